@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs everything Hearth needs on a fresh Debian machine, skipping what is already there:
+# Debian packages, npm packages, the native supervisor, the TypeScript build and the base template.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+if [ "$(id -u)" != 0 ]; then
+  echo "hearth needs root (it creates namespaces, overlay mounts and cgroups): run as root" >&2
+  exit 1
+fi
+
+DEBIAN_PACKAGES=(bubblewrap mmdebstrap gcc libc6-dev make iproute2 procps)
+missing=()
+for package in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  step "installing Debian packages: ${missing[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+lock_hash=$(sha256sum package.json package-lock.json 2>/dev/null | sha256sum | cut -c1-16)
+if [ ! -f node_modules/.hearth-installed ] || [ "$(cat node_modules/.hearth-installed)" != "$lock_hash" ]; then
+  step "installing npm packages (better-sqlite3 compiles from source, about a minute)"
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+  echo "$lock_hash" > node_modules/.hearth-installed
+fi
+
+step "building the supervisor"
+make -s -C native/supervisor
+
+step "compiling TypeScript"
+rm -rf dist
+npx --no-install tsc -p tsconfig.json
+
+step "preparing the base template"
+node bin/hearth.js template build-base --templates-dir "${HEARTH_TEMPLATES_DIR:-/var/lib/hearth/templates}"

@@ -1,0 +1,56 @@
+// The Backend contract: how a sandbox is isolated and started. namespaces (default), gVisor and microVM implement it.
+import type { TemplateRecord } from '../store/store.js';
+
+export interface BackendCapabilities {
+  pause: boolean;
+  snapshot: boolean;
+  fork: boolean;
+  /** loopback: a private network namespace with only `lo`. */
+  network: 'loopback' | 'bridged';
+  limits: { memory: boolean; pids: boolean; cpu: boolean; disk: boolean };
+}
+
+export interface SandboxSpec {
+  sandboxId: string;
+  hostname: string;
+  template: TemplateRecord;
+  cpuCount: number;
+  memoryMiB: number;
+  pidsLimit: number;
+  /** Environment every process in the sandbox starts from. */
+  baseEnv: Record<string, string>;
+}
+
+/** Where the host reaches the sandbox's supervisor. */
+export interface SupervisorEndpoint {
+  socketPath: string;
+}
+
+/** What a backend needs to find a sandbox again after a daemon restart; persisted as JSON. */
+export type SandboxRuntime = Record<string, unknown>;
+
+export interface StartedSandbox {
+  runtime: SandboxRuntime;
+  endpoint: SupervisorEndpoint;
+}
+
+export interface ResourceUsage {
+  cpuUsageNs: number;
+  memoryBytes: number;
+  pids: number;
+}
+
+export interface Backend {
+  readonly kind: string;
+  capabilities(): BackendCapabilities;
+  /** Fails closed with BackendMisconfiguredError naming what to install when the host cannot run this backend. */
+  checkHost(): Promise<void>;
+  start(spec: SandboxSpec): Promise<StartedSandbox>;
+  /** Kills every process of the sandbox and frees everything it held; idempotent. */
+  stop(runtime: SandboxRuntime): Promise<void>;
+  isAlive(runtime: SandboxRuntime): Promise<boolean>;
+  endpoint(runtime: SandboxRuntime): SupervisorEndpoint;
+  usage(runtime: SandboxRuntime): Promise<ResourceUsage | undefined>;
+  pause(runtime: SandboxRuntime): Promise<SandboxRuntime>;
+  resume(runtime: SandboxRuntime): Promise<SandboxRuntime>;
+}

@@ -1,0 +1,119 @@
+// cgroup v1 controllers for one sandbox: memory, pids, cpu and freezer directories under a `hearth` parent.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+
+const CGROUP_ROOT = '/sys/fs/cgroup';
+export const SANDBOX_CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuacct', 'freezer'] as const;
+export type Controller = (typeof SANDBOX_CONTROLLERS)[number];
+
+export interface CgroupLimits {
+  memoryMiB: number;
+  pidsLimit: number;
+  cpuCount: number;
+}
+
+export function cgroupPath(controller: Controller, parent: string, sandboxId: string): string {
+  return path.join(CGROUP_ROOT, controller, parent, sandboxId);
+}
+
+export async function availableControllers(): Promise<Controller[]> {
+  const present: Controller[] = [];
+  for (const controller of SANDBOX_CONTROLLERS) {
+    try {
+      await fs.access(path.join(CGROUP_ROOT, controller, 'cgroup.procs'));
+      present.push(controller);
+    } catch {
+      // controller not mounted
+    }
+  }
+  return present;
+}
+
+async function writeSetting(dir: string, file: string, value: string): Promise<void> {
+  await fs.writeFile(path.join(dir, file), value);
+}
+
+/** Creates the sandbox's cgroups with limits; returns the cgroup.procs files the launcher joins. */
+export async function createSandboxCgroups(parent: string, sandboxId: string, limits: CgroupLimits): Promise<string[]> {
+  const procsFiles: string[] = [];
+  for (const controller of await availableControllers()) {
+    const dir = cgroupPath(controller, parent, sandboxId);
+    await fs.mkdir(dir, { recursive: true });
+    if (controller === 'memory') {
+      const bytes = String(limits.memoryMiB * 1024 * 1024);
+      await writeSetting(dir, 'memory.limit_in_bytes', bytes);
+      await writeSetting(dir, 'memory.memsw.limit_in_bytes', bytes).catch(() => undefined);
+      await writeSetting(dir, 'memory.swappiness', '0').catch(() => undefined);
+    } else if (controller === 'pids') {
+      await writeSetting(dir, 'pids.max', String(limits.pidsLimit));
+    } else if (controller === 'cpu') {
+      await writeSetting(dir, 'cpu.cfs_period_us', '100000');
+      await writeSetting(dir, 'cpu.cfs_quota_us', String(Math.round(limits.cpuCount * 100000)));
+      await writeSetting(dir, 'cpu.shares', String(Math.round(limits.cpuCount * 1024)));
+    }
+    procsFiles.push(path.join(dir, 'cgroup.procs'));
+  }
+  return procsFiles;
+}
+
+async function readProcs(dir: string): Promise<number[]> {
+  try {
+    const text = await fs.readFile(path.join(dir, 'cgroup.procs'), 'utf8');
+    return text.split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Kills whatever is still in the sandbox's cgroups and removes them. */
+export async function removeSandboxCgroups(parent: string, sandboxId: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const controller of SANDBOX_CONTROLLERS) {
+    const dir = cgroupPath(controller, parent, sandboxId);
+    try {
+      await fs.access(dir);
+    } catch {
+      continue;
+    }
+    if (controller === 'freezer') await writeSetting(dir, 'freezer.state', 'THAWED').catch(() => undefined);
+    for (;;) {
+      const pids = await readProcs(dir);
+      if (pids.length === 0) break;
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      if (Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    for (;;) {
+      try {
+        await fs.rmdir(dir);
+        break;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') break;
+        if (Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+  }
+}
+
+export async function readUsage(parent: string, sandboxId: string): Promise<{ memoryBytes: number; pids: number; cpuUsageNs: number }> {
+  const read = async (controller: string, file: string): Promise<number> => {
+    try {
+      return Number((await fs.readFile(path.join(CGROUP_ROOT, controller, parent, sandboxId, file), 'utf8')).trim());
+    } catch {
+      return 0;
+    }
+  };
+  return {
+    memoryBytes: await read('memory', 'memory.usage_in_bytes'),
+    pids: await read('pids', 'pids.current'),
+    cpuUsageNs: await read('cpuacct', 'cpuacct.usage'),
+  };
+}

@@ -1,0 +1,187 @@
+// The default backend: Linux namespaces + overlayfs + cgroup v1, with the native supervisor as PID 1.
+import { spawn } from 'node:child_process';
+import { promises as fs, constants as fsConstants } from 'node:fs';
+import path from 'node:path';
+import { BackendMisconfiguredError, InternalError, UnsupportedError } from '../../errors/hearth-error.js';
+import type {
+  Backend,
+  BackendCapabilities,
+  ResourceUsage,
+  SandboxRuntime,
+  SandboxSpec,
+  StartedSandbox,
+  SupervisorEndpoint,
+} from '../backend.js';
+import { availableControllers, createSandboxCgroups, readUsage, removeSandboxCgroups } from './cgroup-v1.js';
+import { isSameProcess, processStartTicks } from './process-identity.js';
+import { SANDBOX_UID_BASE, SANDBOX_UID_COUNT, writeSandboxIdentityFiles } from './sandbox-identity.js';
+
+export interface NamespacesBackendOptions {
+  /** Directory holding one subdirectory per sandbox (upper/work layers and the supervisor socket). */
+  sandboxesDir: string;
+  supervisorBinary: string;
+  cgroupParent: string;
+  launchTimeoutMs: number;
+}
+
+interface NamespacesRuntime {
+  hostPid: number;
+  startTicks: number;
+  dir: string;
+  socketPath: string;
+  sandboxId: string;
+}
+
+function asRuntime(runtime: SandboxRuntime): NamespacesRuntime {
+  const { hostPid, startTicks, dir, socketPath, sandboxId } = runtime as Partial<NamespacesRuntime>;
+  if (typeof hostPid !== 'number' || typeof startTicks !== 'number' || typeof dir !== 'string' || typeof socketPath !== 'string' || typeof sandboxId !== 'string') {
+    throw new InternalError('namespaces runtime record is incomplete');
+  }
+  return { hostPid, startTicks, dir, socketPath, sandboxId };
+}
+
+export class NamespacesBackend implements Backend {
+  readonly kind = 'namespaces';
+
+  constructor(private readonly options: NamespacesBackendOptions) {}
+
+  capabilities(): BackendCapabilities {
+    return {
+      pause: false,
+      snapshot: false,
+      fork: false,
+      network: 'loopback',
+      limits: { memory: true, pids: true, cpu: true, disk: false },
+    };
+  }
+
+  async checkHost(): Promise<void> {
+    if (process.getuid?.() !== 0) {
+      throw new BackendMisconfiguredError('the namespaces backend needs root (it mounts overlayfs and writes uid maps): run `hearth serve` as root');
+    }
+    try {
+      await fs.access(this.options.supervisorBinary, fsConstants.X_OK);
+    } catch (error) {
+      throw new BackendMisconfiguredError(
+        `supervisor binary ${this.options.supervisorBinary} is missing: build it with \`make -C native/supervisor\` (needs gcc and libc6-dev)`,
+        { cause: error },
+      );
+    }
+    const filesystems = await fs.readFile('/proc/filesystems', 'utf8');
+    if (!filesystems.includes('overlay')) {
+      throw new BackendMisconfiguredError('the kernel has no overlayfs: load it with `modprobe overlay`');
+    }
+    const controllers = await availableControllers();
+    for (const needed of ['memory', 'pids'] as const) {
+      if (!controllers.includes(needed)) {
+        throw new BackendMisconfiguredError(`cgroup v1 controller "${needed}" is not mounted under /sys/fs/cgroup: sandbox limits cannot be enforced`);
+      }
+    }
+  }
+
+  async start(spec: SandboxSpec): Promise<StartedSandbox> {
+    const dir = path.join(this.options.sandboxesDir, spec.sandboxId);
+    const upper = path.join(dir, 'upper');
+    const work = path.join(dir, 'work');
+    const merged = path.join(dir, 'root');
+    const socketPath = path.join(dir, 'supervisor.sock');
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    await Promise.all([fs.mkdir(upper), fs.mkdir(work), fs.mkdir(merged)]);
+    await fs.chown(upper, SANDBOX_UID_BASE, SANDBOX_UID_BASE);
+    await writeSandboxIdentityFiles(upper, spec.hostname);
+    const procsFiles = await createSandboxCgroups(this.options.cgroupParent, spec.sandboxId, {
+      memoryMiB: spec.memoryMiB,
+      pidsLimit: spec.pidsLimit,
+      cpuCount: spec.cpuCount,
+    });
+    const args = [
+      'launch',
+      '--lower', spec.template.rootfsPath,
+      '--upper', upper,
+      '--work', work,
+      '--merged', merged,
+      '--hostname', spec.hostname,
+      '--socket', socketPath,
+      '--uid-base', String(SANDBOX_UID_BASE),
+      '--uid-count', String(SANDBOX_UID_COUNT),
+      ...procsFiles.flatMap((file) => ['--cgroup-procs', file]),
+      ...Object.entries(spec.baseEnv).flatMap(([key, value]) => ['--env', `${key}=${value}`]),
+    ];
+    let hostPid: number;
+    try {
+      hostPid = await this.launch(args);
+    } catch (error) {
+      await this.cleanup(spec.sandboxId, dir);
+      throw error;
+    }
+    const startTicks = await processStartTicks(hostPid);
+    if (startTicks === undefined) {
+      await this.cleanup(spec.sandboxId, dir);
+      throw new InternalError(`sandbox ${spec.sandboxId} exited right after launch`);
+    }
+    const runtime: NamespacesRuntime = { hostPid, startTicks, dir, socketPath, sandboxId: spec.sandboxId };
+    return { runtime: { ...runtime }, endpoint: { socketPath } };
+  }
+
+  private launch(args: string[]): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.options.supervisorBinary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new InternalError(`sandbox launcher did not finish within ${this.options.launchTimeoutMs} ms`));
+      }, this.options.launchTimeoutMs);
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.once('error', (error) => {
+        clearTimeout(timer);
+        reject(new BackendMisconfiguredError(`cannot run the supervisor launcher: ${error.message}`, { cause: error }));
+      });
+      child.once('close', (code) => {
+        clearTimeout(timer);
+        const pid = Number.parseInt(stdout.trim(), 10);
+        if (code === 0 && Number.isInteger(pid) && pid > 0) resolve(pid);
+        else reject(new InternalError(`sandbox launch failed (exit ${code}): ${stderr.trim() || 'no output'}`));
+      });
+    });
+  }
+
+  async stop(runtime: SandboxRuntime): Promise<void> {
+    const { hostPid, startTicks, dir, sandboxId } = asRuntime(runtime);
+    if (await isSameProcess(hostPid, startTicks)) {
+      try {
+        process.kill(hostPid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await this.cleanup(sandboxId, dir);
+  }
+
+  private async cleanup(sandboxId: string, dir: string): Promise<void> {
+    await removeSandboxCgroups(this.options.cgroupParent, sandboxId, 5000);
+    await fs.rm(dir, { recursive: true, force: true, maxRetries: 3 });
+  }
+
+  async isAlive(runtime: SandboxRuntime): Promise<boolean> {
+    const { hostPid, startTicks } = asRuntime(runtime);
+    return isSameProcess(hostPid, startTicks);
+  }
+
+  endpoint(runtime: SandboxRuntime): SupervisorEndpoint {
+    return { socketPath: asRuntime(runtime).socketPath };
+  }
+
+  async usage(runtime: SandboxRuntime): Promise<ResourceUsage | undefined> {
+    return readUsage(this.options.cgroupParent, asRuntime(runtime).sandboxId);
+  }
+
+  async pause(): Promise<SandboxRuntime> {
+    throw new UnsupportedError('pause', 'the namespaces backend cannot checkpoint process memory yet; use kill and re-create, or the gvisor backend once available');
+  }
+
+  async resume(): Promise<SandboxRuntime> {
+    throw new UnsupportedError('resume', 'the namespaces backend has no paused sandboxes to resume');
+  }
+}

@@ -1,0 +1,44 @@
+// `hearth` command line: dispatches to one module per subcommand.
+import { runServe } from './serve-command.js';
+import { runTemplate } from './template-command.js';
+
+const HELP = `hearth: self-hosted sandboxes for AI agents with an E2B-compatible API
+
+usage:
+  hearth serve [--port 3000] [--host 127.0.0.1] [--data-dir DIR] [--templates-dir DIR]
+  hearth template build-base [--templates-dir DIR]
+  hearth help
+
+Point the e2b SDK at a running server:
+  E2B_API_URL=http://127.0.0.1:3000 E2B_SANDBOX_URL=http://127.0.0.1:3000 E2B_API_KEY=<printed key>
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return runServe(rest);
+    case 'template':
+      return runTemplate(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(HELP);
+      return 0;
+    default:
+      process.stderr.write(`hearth: unknown command "${command}"\n\n${HELP}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined && code !== 0) process.exitCode = code;
+  },
+  (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`hearth: ${message}\n`);
+    process.exitCode = 1;
+  },
+);

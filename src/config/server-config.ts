@@ -1,0 +1,47 @@
+// Server configuration with embedded defaults; every value can be overridden by a flag or environment variable.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  templatesDir: string;
+  supervisorBinary: string;
+  cgroupParent: string;
+  defaultTimeoutMs: number;
+  maxTimeoutMs: number;
+  maxJsonBodyBytes: number;
+  maxUploadBytes: number;
+  defaultCpuCount: number;
+  defaultMemoryMiB: number;
+  defaultPidsLimit: number;
+  reaperIntervalMs: number;
+  /** Public base URL printed for clients; defaults to http://host:port. */
+  publicUrl?: string;
+}
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+export const DEFAULT_DATA_DIR = '/var/lib/hearth';
+
+export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
+  const dataDir = overrides.dataDir ?? process.env['HEARTH_DATA_DIR'] ?? DEFAULT_DATA_DIR;
+  return {
+    host: '127.0.0.1',
+    port: 3000,
+    dataDir,
+    templatesDir: process.env['HEARTH_TEMPLATES_DIR'] ?? path.join(dataDir, 'templates'),
+    supervisorBinary: path.join(PROJECT_ROOT, 'native', 'supervisor', 'build', 'hearth-supervisor'),
+    cgroupParent: 'hearth',
+    defaultTimeoutMs: 5 * 60 * 1000,
+    maxTimeoutMs: 24 * 60 * 60 * 1000,
+    maxJsonBodyBytes: 1024 * 1024,
+    maxUploadBytes: Number(process.env['HEARTH_MAX_UPLOAD_BYTES'] ?? '') || 1024 * 1024 * 1024,
+    defaultCpuCount: 2,
+    defaultMemoryMiB: 512,
+    defaultPidsLimit: 512,
+    reaperIntervalMs: 250,
+    ...overrides,
+  };
+}

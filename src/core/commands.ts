@@ -1,0 +1,42 @@
+// Typed commands the edge hands to the core: one value per request, already validated.
+
+export interface CreateSandboxCommand {
+  kind: 'create';
+  templateId: string;
+  timeoutMs: number;
+  metadata: Record<string, string>;
+  envVars: Record<string, string>;
+  autoPause: boolean;
+}
+
+export interface ListSandboxesCommand {
+  kind: 'list';
+  metadata: Record<string, string>;
+  states: Array<'running' | 'paused'>;
+  limit: number | undefined;
+  nextToken: string | undefined;
+}
+
+export interface SetTimeoutCommand {
+  kind: 'set-timeout';
+  sandboxId: string;
+  timeoutMs: number;
+}
+
+export interface ConnectSandboxCommand {
+  kind: 'connect';
+  sandboxId: string;
+  timeoutMs: number | undefined;
+}
+
+export interface KillSandboxCommand {
+  kind: 'kill';
+  sandboxId: string;
+}
+
+export type SandboxCommand =
+  | CreateSandboxCommand
+  | ListSandboxesCommand
+  | SetTimeoutCommand
+  | ConnectSandboxCommand
+  | KillSandboxCommand;

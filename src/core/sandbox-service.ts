@@ -1,0 +1,272 @@
+// Sandbox lifecycle: create, look up, list, extend, kill, expire and re-attach after a restart.
+import type { Backend, SandboxSpec } from '../backends/backend.js';
+import type { ServerConfig } from '../config/server-config.js';
+import {
+  ConflictError,
+  InvalidArgumentError,
+  SandboxNotFoundError,
+  TemplateNotFoundError,
+  toHearthError,
+} from '../errors/hearth-error.js';
+import type { SandboxRecord, SandboxState, Store } from '../store/store.js';
+import { SupervisorClient } from '../supervisor/supervisor-client.js';
+import type { ConnectSandboxCommand, CreateSandboxCommand, ListSandboxesCommand, SetTimeoutCommand } from './commands.js';
+import { newAccessToken, newSandboxId } from './ids.js';
+import { LIVE_STATES, assertTransition } from './sandbox-state-machine.js';
+import type { Logger } from './logger.js';
+
+export interface ProcessConfigRecord {
+  cmd: string;
+  args: string[];
+  envs: Record<string, string>;
+  cwd: string | undefined;
+  tag: string | undefined;
+}
+
+/** A running sandbox the data plane can talk to. */
+export interface LiveSandbox {
+  record: SandboxRecord;
+  client: SupervisorClient;
+  /** What each started process was asked to run, for Process.List. */
+  processConfigs: Map<number, ProcessConfigRecord>;
+}
+
+export interface SandboxPage {
+  sandboxes: SandboxRecord[];
+  nextToken: string | undefined;
+}
+
+const SUPERVISOR_CONNECT_TIMEOUT_MS = 5000;
+export const SANDBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+function encodeCursor(record: SandboxRecord): string {
+  return Buffer.from(`${record.startedAtMs}:${record.id}`).toString('base64url');
+}
+
+function decodeCursor(token: string): { startedAtMs: number; id: string } {
+  const [ms, id] = Buffer.from(token, 'base64url').toString('utf8').split(':');
+  const startedAtMs = Number(ms);
+  if (!id || !Number.isFinite(startedAtMs)) throw new InvalidArgumentError(`nextToken "${token}" is not a token this server issued`);
+  return { startedAtMs, id };
+}
+
+export class SandboxService {
+  private readonly live = new Map<string, LiveSandbox>();
+  private reaper: NodeJS.Timeout | undefined;
+  private readonly killing = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly backend: Backend,
+    private readonly config: ServerConfig,
+    private readonly log: Logger,
+  ) {}
+
+  get liveCount(): number {
+    return this.live.size;
+  }
+
+  liveSandboxes(): LiveSandbox[] {
+    return [...this.live.values()];
+  }
+
+  async create(command: CreateSandboxCommand): Promise<SandboxRecord> {
+    const template = await this.store.getTemplate(command.templateId);
+    if (!template) throw new TemplateNotFoundError(command.templateId);
+    if (template.status !== 'ready') throw new ConflictError(`template "${command.templateId}" is ${template.status}, not ready`);
+    const nowMs = Date.now();
+    const id = newSandboxId();
+    let record: SandboxRecord = {
+      id,
+      templateId: template.id,
+      backend: this.backend.kind,
+      state: 'starting',
+      desiredState: 'running',
+      metadata: command.metadata,
+      envVars: command.envVars,
+      accessToken: newAccessToken(),
+      startedAtMs: nowMs,
+      endAtMs: nowMs + command.timeoutMs,
+      cpuCount: template.cpuCount,
+      memoryMiB: template.memoryMiB,
+      diskMiB: template.diskMiB,
+      runtime: {},
+      endedAtMs: null,
+      endReason: null,
+    };
+    await this.store.insertSandbox(record);
+    const spec: SandboxSpec = {
+      sandboxId: id,
+      hostname: id,
+      template,
+      cpuCount: record.cpuCount,
+      memoryMiB: record.memoryMiB,
+      pidsLimit: this.config.defaultPidsLimit,
+      baseEnv: { PATH: SANDBOX_PATH, LANG: 'C.UTF-8', E2B_SANDBOX: 'true', E2B_SANDBOX_ID: id, HEARTH_SANDBOX_ID: id },
+    };
+    let runtime: Record<string, unknown> | undefined;
+    try {
+      const started = await this.backend.start(spec);
+      runtime = started.runtime;
+      const client = await SupervisorClient.connect({ socketPath: started.endpoint.socketPath, connectTimeoutMs: SUPERVISOR_CONNECT_TIMEOUT_MS });
+      record = (await this.transition(record, 'running', { runtime })) ?? record;
+      this.attach(record, client);
+      await this.store.appendEvent({ atMs: Date.now(), sandboxId: id, type: 'sandbox.created', detail: { templateId: template.id, startMs: Date.now() - nowMs } });
+      return record;
+    } catch (error) {
+      const failure = toHearthError(error);
+      this.log.warn(`sandbox ${id} failed to start: ${failure.message}`);
+      if (runtime) await this.backend.stop(runtime).catch(() => undefined);
+      await this.store.updateSandbox(id, { state: 'failed', desiredState: 'killed', endedAtMs: Date.now(), endReason: failure.message });
+      throw failure;
+    }
+  }
+
+  private attach(record: SandboxRecord, client: SupervisorClient): void {
+    const live: LiveSandbox = { record, client, processConfigs: new Map() };
+    this.live.set(record.id, live);
+    client.onClosed(() => {
+      if (this.live.get(record.id) === live && !this.killing.has(record.id)) {
+        this.log.warn(`sandbox ${record.id}: supervisor connection lost, reaping the sandbox`);
+        void this.kill(record.id, 'supervisor exited').catch(() => undefined);
+      }
+    });
+  }
+
+  private async transition(record: SandboxRecord, to: SandboxState, patch: Partial<SandboxRecord> = {}): Promise<SandboxRecord | undefined> {
+    assertTransition(record.id, record.state, to);
+    return this.store.updateSandbox(record.id, { ...patch, state: to });
+  }
+
+  /** The live sandbox or SandboxNotFoundError. */
+  getLive(sandboxId: string): LiveSandbox {
+    const live = this.live.get(sandboxId);
+    if (!live) throw new SandboxNotFoundError(sandboxId);
+    return live;
+  }
+
+  get(sandboxId: string): SandboxRecord {
+    return this.getLive(sandboxId).record;
+  }
+
+  async list(command: ListSandboxesCommand): Promise<SandboxPage> {
+    const states: SandboxState[] = command.states.length > 0 ? command.states : ['running', 'paused'];
+    const limit = command.limit;
+    const rows = await this.store.listSandboxes({
+      states,
+      metadata: command.metadata,
+      ...(command.nextToken ? { after: decodeCursor(command.nextToken) } : {}),
+      ...(limit !== undefined ? { limit: limit + 1 } : {}),
+    });
+    const sandboxes = limit !== undefined ? rows.slice(0, limit) : rows;
+    const last = sandboxes[sandboxes.length - 1];
+    const nextToken = limit !== undefined && rows.length > limit && last ? encodeCursor(last) : undefined;
+    return { sandboxes: sandboxes.map((row) => this.live.get(row.id)?.record ?? row), nextToken };
+  }
+
+  async setTimeout(command: SetTimeoutCommand): Promise<SandboxRecord> {
+    const live = this.getLive(command.sandboxId);
+    this.checkTimeout(command.timeoutMs);
+    return this.updateLive(live, { endAtMs: Date.now() + command.timeoutMs });
+  }
+
+  async connect(command: ConnectSandboxCommand): Promise<SandboxRecord> {
+    const live = this.getLive(command.sandboxId);
+    if (command.timeoutMs === undefined) return live.record;
+    this.checkTimeout(command.timeoutMs);
+    const endAtMs = Math.max(live.record.endAtMs, Date.now() + command.timeoutMs);
+    return this.updateLive(live, { endAtMs });
+  }
+
+  checkTimeout(timeoutMs: number): void {
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new InvalidArgumentError('timeout must be a positive number of seconds');
+    if (timeoutMs > this.config.maxTimeoutMs) {
+      throw new InvalidArgumentError(`timeout ${Math.round(timeoutMs / 1000)} s exceeds the maximum of ${this.config.maxTimeoutMs / 1000} s (24 hours)`);
+    }
+  }
+
+  private async updateLive(live: LiveSandbox, patch: Partial<SandboxRecord>): Promise<SandboxRecord> {
+    const updated = await this.store.updateSandbox(live.record.id, patch);
+    if (!updated) throw new SandboxNotFoundError(live.record.id);
+    live.record = updated;
+    return updated;
+  }
+
+  /** Kills a live sandbox and frees everything it held. */
+  async kill(sandboxId: string, reason: string): Promise<void> {
+    const inFlight = this.killing.get(sandboxId);
+    if (inFlight) return inFlight;
+    const live = this.getLive(sandboxId);
+    const done = this.destroy(live, reason).finally(() => this.killing.delete(sandboxId));
+    this.killing.set(sandboxId, done);
+    return done;
+  }
+
+  private async destroy(live: LiveSandbox, reason: string): Promise<void> {
+    const { id } = live.record;
+    this.live.delete(id);
+    await this.store.updateSandbox(id, { state: 'stopping', desiredState: 'killed' });
+    live.client.close();
+    try {
+      await this.backend.stop(live.record.runtime);
+    } finally {
+      await this.store.updateSandbox(id, { state: 'killed', endedAtMs: Date.now(), endReason: reason });
+      await this.store.appendEvent({ atMs: Date.now(), sandboxId: id, type: 'sandbox.killed', detail: { reason } });
+    }
+  }
+
+  /** Re-attaches sandboxes that survived a daemon restart; reaps the ones that did not. */
+  async recover(): Promise<{ reattached: number; reaped: number }> {
+    let reattached = 0;
+    let reaped = 0;
+    for (const record of await this.store.listSandboxes({ states: LIVE_STATES })) {
+      const alive = record.state === 'running' && Object.keys(record.runtime).length > 0 && (await this.backend.isAlive(record.runtime));
+      if (alive) {
+        try {
+          const client = await SupervisorClient.connect({
+            socketPath: this.backend.endpoint(record.runtime).socketPath,
+            connectTimeoutMs: SUPERVISOR_CONNECT_TIMEOUT_MS,
+          });
+          this.attach(record, client);
+          reattached += 1;
+          continue;
+        } catch (error) {
+          this.log.warn(`sandbox ${record.id}: cannot re-attach (${toHearthError(error).message}), reaping it`);
+        }
+      }
+      if (Object.keys(record.runtime).length > 0) await this.backend.stop(record.runtime).catch(() => undefined);
+      await this.store.updateSandbox(record.id, { state: 'killed', desiredState: 'killed', endedAtMs: Date.now(), endReason: 'lost while the server was down' });
+      reaped += 1;
+    }
+    return { reattached, reaped };
+  }
+
+  startReaper(): void {
+    this.reaper = setInterval(() => void this.reapExpired(), this.config.reaperIntervalMs);
+    this.reaper.unref();
+  }
+
+  private async reapExpired(): Promise<void> {
+    const nowMs = Date.now();
+    for (const live of [...this.live.values()]) {
+      if (live.record.endAtMs <= nowMs && !this.killing.has(live.record.id)) {
+        await this.kill(live.record.id, 'timeout').catch((error: unknown) => {
+          this.log.warn(`sandbox ${live.record.id}: reaping failed: ${toHearthError(error).message}`);
+        });
+      }
+    }
+  }
+
+  /** Stops background work and closes supervisor connections; sandboxes keep running for the next start. */
+  async shutdown(): Promise<void> {
+    if (this.reaper) clearInterval(this.reaper);
+    await Promise.allSettled(this.killing.values());
+    for (const live of this.live.values()) live.client.close();
+    this.live.clear();
+  }
+
+  /** Kills every live sandbox (used by `hearth serve --kill-on-exit` and tests). */
+  async killAll(reason: string): Promise<void> {
+    await Promise.allSettled([...this.live.keys()].map((id) => this.kill(id, reason)));
+  }
+}

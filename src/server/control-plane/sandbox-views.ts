@@ -1,0 +1,50 @@
+// JSON shapes of sandboxes as E2B's REST API returns them.
+import type { SandboxRecord } from '../../store/store.js';
+
+/** The envd protocol version Hearth's data plane implements (gates features in the SDK). */
+export const ENVD_VERSION = '0.5.7';
+export const CLIENT_ID = 'hearth';
+
+export function createdSandboxView(record: SandboxRecord): Record<string, unknown> {
+  return {
+    templateID: record.templateId,
+    sandboxID: record.id,
+    alias: record.templateId,
+    clientID: CLIENT_ID,
+    envdVersion: ENVD_VERSION,
+    envdAccessToken: record.accessToken,
+    trafficAccessToken: null,
+    domain: null,
+  };
+}
+
+function publicState(record: SandboxRecord): string {
+  return record.state === 'paused' ? 'paused' : 'running';
+}
+
+export function listedSandboxView(record: SandboxRecord): Record<string, unknown> {
+  return {
+    templateID: record.templateId,
+    alias: record.templateId,
+    sandboxID: record.id,
+    clientID: CLIENT_ID,
+    startedAt: new Date(record.startedAtMs).toISOString(),
+    endAt: new Date(record.endAtMs).toISOString(),
+    cpuCount: record.cpuCount,
+    memoryMB: record.memoryMiB,
+    diskSizeMB: record.diskMiB,
+    metadata: record.metadata,
+    state: publicState(record),
+    envdVersion: ENVD_VERSION,
+    volumeMounts: [],
+  };
+}
+
+export function sandboxDetailView(record: SandboxRecord): Record<string, unknown> {
+  return {
+    ...listedSandboxView(record),
+    envdAccessToken: record.accessToken,
+    domain: null,
+    allowInternetAccess: false,
+  };
+}

@@ -1,0 +1,76 @@
+// Assembles a running Hearth: store, auth, backend, templates, sandbox lifecycle and the HTTP edge.
+import { promises as fs } from 'node:fs';
+import type http from 'node:http';
+import path from 'node:path';
+import { NamespacesBackend } from '../backends/namespaces/namespaces-backend.js';
+import type { ServerConfig } from '../config/server-config.js';
+import type { Logger } from '../core/logger.js';
+import { SandboxService } from '../core/sandbox-service.js';
+import { SqliteStore } from '../store/sqlite-store.js';
+import type { Store } from '../store/store.js';
+import { BASE_TEMPLATE_ID, baseTemplatePaths, ensureBaseTemplate } from '../templates/base-template.js';
+import { ApiKeyAuth } from './api-key-auth.js';
+import { createHttpServer, listen } from './http-server.js';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  createdApiKey: string | undefined;
+  sandboxes: SandboxService;
+  store: Store;
+  close(options?: { killSandboxes?: boolean }): Promise<void>;
+}
+
+export async function startHearthServer(config: ServerConfig, log: Logger, apiKey: string | undefined): Promise<RunningServer> {
+  await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const sandboxesDir = path.join(config.dataDir, 'sandboxes');
+  await fs.mkdir(sandboxesDir, { recursive: true, mode: 0o700 });
+  const store = new SqliteStore(path.join(config.dataDir, 'hearth.db'));
+  const backend = new NamespacesBackend({
+    sandboxesDir,
+    supervisorBinary: config.supervisorBinary,
+    cgroupParent: config.cgroupParent,
+    launchTimeoutMs: 10_000,
+  });
+  await backend.checkHost();
+
+  const manifest = await ensureBaseTemplate(config.templatesDir, (line) => log.info(line));
+  await store.upsertTemplate({
+    id: BASE_TEMPLATE_ID,
+    aliases: [BASE_TEMPLATE_ID],
+    rootfsPath: baseTemplatePaths(config.templatesDir).rootfs,
+    createdAtMs: manifest.builtAtMs,
+    cpuCount: config.defaultCpuCount,
+    memoryMiB: config.defaultMemoryMiB,
+    diskMiB: 0,
+    sizeBytes: manifest.sizeBytes,
+    status: 'ready',
+  });
+
+  const auth = new ApiKeyAuth(store);
+  const { createdKey } = await auth.bootstrap(apiKey);
+  const sandboxes = new SandboxService(store, backend, config, log);
+  const recovered = await sandboxes.recover();
+  if (recovered.reattached + recovered.reaped > 0) {
+    log.info(`after restart: re-attached ${recovered.reattached} sandbox(es), reaped ${recovered.reaped}`);
+  }
+  sandboxes.startReaper();
+
+  const server: http.Server = createHttpServer({ config, sandboxes, store, auth, log });
+  const address = await listen(server, config.host, config.port);
+  const url = config.publicUrl ?? `http://${address.address}:${address.port}`;
+  return {
+    url,
+    port: address.port,
+    createdApiKey: createdKey,
+    sandboxes,
+    store,
+    close: async (options = {}) => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (options.killSandboxes) await sandboxes.killAll('server shut down');
+      await sandboxes.shutdown();
+      await store.close();
+    },
+  };
+}

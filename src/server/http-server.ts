@@ -1,0 +1,77 @@
+// The HTTP edge: one port serves the REST control plane (X-API-Key) and the sandbox data plane (E2b-Sandbox-Id).
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ServerConfig } from '../config/server-config.js';
+import type { Logger } from '../core/logger.js';
+import type { SandboxService } from '../core/sandbox-service.js';
+import { HearthError, toHearthError } from '../errors/hearth-error.js';
+import type { Store } from '../store/store.js';
+import type { ApiKeyAuth } from './api-key-auth.js';
+import { registerSandboxRoutes } from './control-plane/sandbox-routes.js';
+import { registerTemplateRoutes } from './control-plane/template-routes.js';
+import { createDataPlane } from './data-plane/data-plane.js';
+import { sendError, sendJson } from './http-io.js';
+import { Router } from './router.js';
+
+export interface HttpServerDeps {
+  config: ServerConfig;
+  sandboxes: SandboxService;
+  store: Store;
+  auth: ApiKeyAuth;
+  log: Logger;
+}
+
+export function createHttpServer(deps: HttpServerDeps): http.Server {
+  const router = new Router();
+  registerSandboxRoutes(router, deps.sandboxes, deps.config);
+  registerTemplateRoutes(router, deps.store);
+  const serveDataPlane = createDataPlane(deps.sandboxes, deps.config);
+
+  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (request, response) => {
+    void handle(request, response).catch((error: unknown) => {
+      deps.log.error(`unhandled failure on ${request.method} ${request.url}: ${toHearthError(error).message}`);
+      sendError(response, error);
+    });
+  });
+
+  async function handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://hearth.local');
+    const sandboxId = request.headers['e2b-sandbox-id'];
+    if (typeof sandboxId === 'string' && sandboxId.length > 0) {
+      await serveDataPlane(sandboxId, request, response, url);
+      return;
+    }
+    if (url.pathname === '/health') {
+      sendJson(response, 200, { status: 'ok', liveSandboxes: deps.sandboxes.liveCount });
+      return;
+    }
+    try {
+      const match = router.match(request.method ?? 'GET', url.pathname);
+      if (!('handler' in match)) {
+        request.resume();
+        const status = match.methodMismatch ? 405 : 404;
+        sendJson(response, status, { code: status, message: `${request.method} ${url.pathname} is not a Hearth API route`, errorCode: 'route_not_found' });
+        return;
+      }
+      const key = request.headers['x-api-key'];
+      await deps.auth.verify(typeof key === 'string' ? key : undefined);
+      await match.handler({ request, response, url, params: match.params });
+    } catch (error) {
+      if (!request.complete) response.setHeader('connection', 'close');
+      if (!(error instanceof HearthError)) deps.log.error(`${request.method} ${url.pathname}: ${toHearthError(error).message}`);
+      sendError(response, error);
+    }
+  }
+
+  return server;
+}
+
+export function listen(server: http.Server, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}

@@ -1,0 +1,48 @@
+// Schema migrations for the SQLite store, applied in order; never edit a released entry, append a new one.
+
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE sandboxes (
+     id TEXT PRIMARY KEY,
+     template_id TEXT NOT NULL,
+     backend TEXT NOT NULL,
+     state TEXT NOT NULL,
+     desired_state TEXT NOT NULL,
+     metadata TEXT NOT NULL,
+     env_vars TEXT NOT NULL,
+     access_token TEXT NOT NULL,
+     started_at_ms INTEGER NOT NULL,
+     end_at_ms INTEGER NOT NULL,
+     cpu_count INTEGER NOT NULL,
+     memory_mib INTEGER NOT NULL,
+     disk_mib INTEGER NOT NULL,
+     runtime TEXT NOT NULL,
+     ended_at_ms INTEGER,
+     end_reason TEXT
+   );
+   CREATE INDEX sandboxes_state ON sandboxes (state, end_at_ms);
+   CREATE TABLE templates (
+     id TEXT PRIMARY KEY,
+     aliases TEXT NOT NULL,
+     rootfs_path TEXT NOT NULL,
+     created_at_ms INTEGER NOT NULL,
+     cpu_count INTEGER NOT NULL,
+     memory_mib INTEGER NOT NULL,
+     disk_mib INTEGER NOT NULL,
+     size_bytes INTEGER NOT NULL,
+     status TEXT NOT NULL
+   );
+   CREATE TABLE api_keys (
+     id TEXT PRIMARY KEY,
+     key_hash TEXT NOT NULL UNIQUE,
+     prefix TEXT NOT NULL,
+     created_at_ms INTEGER NOT NULL
+   );
+   CREATE TABLE events (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at_ms INTEGER NOT NULL,
+     sandbox_id TEXT,
+     type TEXT NOT NULL,
+     detail TEXT NOT NULL
+   );
+   CREATE INDEX events_sandbox ON events (sandbox_id, id);`,
+];

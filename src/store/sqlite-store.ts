@@ -1,0 +1,274 @@
+// Embedded SQLite implementation of the Store contract (one file in the data directory).
+import Database from 'better-sqlite3';
+import type {
+  ApiKeyRecord,
+  EventRecord,
+  SandboxListQuery,
+  SandboxRecord,
+  Store,
+  TemplateRecord,
+} from './store.js';
+import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+
+interface SandboxRow {
+  id: string;
+  template_id: string;
+  backend: string;
+  state: string;
+  desired_state: string;
+  metadata: string;
+  env_vars: string;
+  access_token: string;
+  started_at_ms: number;
+  end_at_ms: number;
+  cpu_count: number;
+  memory_mib: number;
+  disk_mib: number;
+  runtime: string;
+  ended_at_ms: number | null;
+  end_reason: string | null;
+}
+
+interface TemplateRow {
+  id: string;
+  aliases: string;
+  rootfs_path: string;
+  created_at_ms: number;
+  cpu_count: number;
+  memory_mib: number;
+  disk_mib: number;
+  size_bytes: number;
+  status: string;
+}
+
+const LIVE_STATES = "('starting','running','paused','stopping')";
+
+function toSandbox(row: SandboxRow): SandboxRecord {
+  return {
+    id: row.id,
+    templateId: row.template_id,
+    backend: row.backend,
+    state: row.state as SandboxRecord['state'],
+    desiredState: row.desired_state as SandboxRecord['desiredState'],
+    metadata: JSON.parse(row.metadata) as Record<string, string>,
+    envVars: JSON.parse(row.env_vars) as Record<string, string>,
+    accessToken: row.access_token,
+    startedAtMs: row.started_at_ms,
+    endAtMs: row.end_at_ms,
+    cpuCount: row.cpu_count,
+    memoryMiB: row.memory_mib,
+    diskMiB: row.disk_mib,
+    runtime: JSON.parse(row.runtime) as Record<string, unknown>,
+    endedAtMs: row.ended_at_ms,
+    endReason: row.end_reason,
+  };
+}
+
+function toSandboxRow(record: SandboxRecord): SandboxRow {
+  return {
+    id: record.id,
+    template_id: record.templateId,
+    backend: record.backend,
+    state: record.state,
+    desired_state: record.desiredState,
+    metadata: JSON.stringify(record.metadata),
+    env_vars: JSON.stringify(record.envVars),
+    access_token: record.accessToken,
+    started_at_ms: record.startedAtMs,
+    end_at_ms: record.endAtMs,
+    cpu_count: record.cpuCount,
+    memory_mib: record.memoryMiB,
+    disk_mib: record.diskMiB,
+    runtime: JSON.stringify(record.runtime),
+    ended_at_ms: record.endedAtMs,
+    end_reason: record.endReason,
+  };
+}
+
+function toTemplate(row: TemplateRow): TemplateRecord {
+  return {
+    id: row.id,
+    aliases: JSON.parse(row.aliases) as string[],
+    rootfsPath: row.rootfs_path,
+    createdAtMs: row.created_at_ms,
+    cpuCount: row.cpu_count,
+    memoryMiB: row.memory_mib,
+    diskMiB: row.disk_mib,
+    sizeBytes: row.size_bytes,
+    status: row.status as TemplateRecord['status'],
+  };
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
+  private readonly db: Database.Database;
+
+  constructor(filePath: string) {
+    this.db = new Database(filePath);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+  }
+
+  private migrate(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+    const row = this.db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
+    let version = row?.version ?? 0;
+    if (!row) this.db.prepare('INSERT INTO schema_version (version) VALUES (0)').run();
+    for (const migration of SQLITE_MIGRATIONS.slice(version)) {
+      this.db.transaction(() => {
+        this.db.exec(migration);
+        version += 1;
+        this.db.prepare('UPDATE schema_version SET version = ?').run(version);
+      })();
+    }
+  }
+
+  async insertSandbox(record: SandboxRecord): Promise<void> {
+    const row = toSandboxRow(record);
+    this.db
+      .prepare(
+        `INSERT INTO sandboxes (id, template_id, backend, state, desired_state, metadata, env_vars, access_token,
+          started_at_ms, end_at_ms, cpu_count, memory_mib, disk_mib, runtime, ended_at_ms, end_reason)
+         VALUES (@id, @template_id, @backend, @state, @desired_state, @metadata, @env_vars, @access_token,
+          @started_at_ms, @end_at_ms, @cpu_count, @memory_mib, @disk_mib, @runtime, @ended_at_ms, @end_reason)`,
+      )
+      .run(row);
+  }
+
+  async updateSandbox(id: string, patch: Partial<Omit<SandboxRecord, 'id'>>): Promise<SandboxRecord | undefined> {
+    return this.db.transaction(() => {
+      const current = this.db.prepare('SELECT * FROM sandboxes WHERE id = ?').get(id) as SandboxRow | undefined;
+      if (!current) return undefined;
+      const next: SandboxRecord = { ...toSandbox(current), ...patch, id };
+      const row = toSandboxRow(next);
+      this.db
+        .prepare(
+          `UPDATE sandboxes SET template_id=@template_id, backend=@backend, state=@state, desired_state=@desired_state,
+            metadata=@metadata, env_vars=@env_vars, access_token=@access_token, started_at_ms=@started_at_ms,
+            end_at_ms=@end_at_ms, cpu_count=@cpu_count, memory_mib=@memory_mib, disk_mib=@disk_mib, runtime=@runtime,
+            ended_at_ms=@ended_at_ms, end_reason=@end_reason WHERE id=@id`,
+        )
+        .run(row);
+      return next;
+    })();
+  }
+
+  async getSandbox(id: string): Promise<SandboxRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM sandboxes WHERE id = ?').get(id) as SandboxRow | undefined;
+    return row ? toSandbox(row) : undefined;
+  }
+
+  async listSandboxes(query: SandboxListQuery): Promise<SandboxRecord[]> {
+    const where: string[] = [];
+    const params: Record<string, unknown> = {};
+    if (query.states && query.states.length > 0) {
+      const names = query.states.map((state, index) => {
+        params[`state${index}`] = state;
+        return `@state${index}`;
+      });
+      where.push(`state IN (${names.join(', ')})`);
+    }
+    if (query.templateId) {
+      where.push('template_id = @templateId');
+      params['templateId'] = query.templateId;
+    }
+    Object.entries(query.metadata ?? {}).forEach(([key, value], index) => {
+      where.push(`EXISTS (SELECT 1 FROM json_each(sandboxes.metadata) WHERE json_each.key = @metaKey${index} AND json_each.value = @metaValue${index})`);
+      params[`metaKey${index}`] = key;
+      params[`metaValue${index}`] = value;
+    });
+    if (query.after) {
+      where.push('(started_at_ms > @afterMs OR (started_at_ms = @afterMs AND id > @afterId))');
+      params['afterMs'] = query.after.startedAtMs;
+      params['afterId'] = query.after.id;
+    }
+    const limit = query.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(query.limit))}` : '';
+    const sql = `SELECT * FROM sandboxes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at_ms, id${limit}`;
+    return (this.db.prepare(sql).all(params) as SandboxRow[]).map(toSandbox);
+  }
+
+  async listExpiredSandboxes(nowMs: number): Promise<SandboxRecord[]> {
+    const rows = this.db
+      .prepare(`SELECT * FROM sandboxes WHERE state IN ${LIVE_STATES} AND end_at_ms <= ?`)
+      .all(nowMs) as SandboxRow[];
+    return rows.map(toSandbox);
+  }
+
+  async upsertTemplate(record: TemplateRecord): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO templates (id, aliases, rootfs_path, created_at_ms, cpu_count, memory_mib, disk_mib, size_bytes, status)
+         VALUES (@id, @aliases, @rootfs_path, @created_at_ms, @cpu_count, @memory_mib, @disk_mib, @size_bytes, @status)
+         ON CONFLICT(id) DO UPDATE SET aliases=excluded.aliases, rootfs_path=excluded.rootfs_path,
+           created_at_ms=excluded.created_at_ms, cpu_count=excluded.cpu_count, memory_mib=excluded.memory_mib,
+           disk_mib=excluded.disk_mib, size_bytes=excluded.size_bytes, status=excluded.status`,
+      )
+      .run({
+        id: record.id,
+        aliases: JSON.stringify(record.aliases),
+        rootfs_path: record.rootfsPath,
+        created_at_ms: record.createdAtMs,
+        cpu_count: record.cpuCount,
+        memory_mib: record.memoryMiB,
+        disk_mib: record.diskMiB,
+        size_bytes: record.sizeBytes,
+        status: record.status,
+      });
+  }
+
+  async getTemplate(idOrAlias: string): Promise<TemplateRecord | undefined> {
+    const byId = this.db.prepare('SELECT * FROM templates WHERE id = ?').get(idOrAlias) as TemplateRow | undefined;
+    if (byId) return toTemplate(byId);
+    const byAlias = this.db
+      .prepare('SELECT templates.* FROM templates, json_each(templates.aliases) WHERE json_each.value = ?')
+      .get(idOrAlias) as TemplateRow | undefined;
+    return byAlias ? toTemplate(byAlias) : undefined;
+  }
+
+  async listTemplates(): Promise<TemplateRecord[]> {
+    return (this.db.prepare('SELECT * FROM templates ORDER BY created_at_ms').all() as TemplateRow[]).map(toTemplate);
+  }
+
+  async insertApiKey(record: ApiKeyRecord): Promise<void> {
+    this.db
+      .prepare('INSERT INTO api_keys (id, key_hash, prefix, created_at_ms) VALUES (?, ?, ?, ?)')
+      .run(record.id, record.keyHash, record.prefix, record.createdAtMs);
+  }
+
+  async findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM api_keys WHERE key_hash = ?').get(keyHash) as
+      | { id: string; key_hash: string; prefix: string; created_at_ms: number }
+      | undefined;
+    return row ? { id: row.id, keyHash: row.key_hash, prefix: row.prefix, createdAtMs: row.created_at_ms } : undefined;
+  }
+
+  async countApiKeys(): Promise<number> {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM api_keys').get() as { n: number }).n;
+  }
+
+  async appendEvent(event: EventRecord): Promise<void> {
+    this.db
+      .prepare('INSERT INTO events (at_ms, sandbox_id, type, detail) VALUES (?, ?, ?, ?)')
+      .run(event.atMs, event.sandboxId, event.type, JSON.stringify(event.detail));
+  }
+
+  async listEvents(sandboxId: string | null, limit: number): Promise<EventRecord[]> {
+    const rows = (
+      sandboxId === null
+        ? this.db.prepare('SELECT * FROM events ORDER BY id DESC LIMIT ?').all(limit)
+        : this.db.prepare('SELECT * FROM events WHERE sandbox_id = ? ORDER BY id DESC LIMIT ?').all(sandboxId, limit)
+    ) as Array<{ at_ms: number; sandbox_id: string | null; type: string; detail: string }>;
+    return rows.map((row) => ({
+      atMs: row.at_ms,
+      sandboxId: row.sandbox_id,
+      type: row.type,
+      detail: JSON.parse(row.detail) as Record<string, unknown>,
+    }));
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}

@@ -1,0 +1,84 @@
+// The Store contract: everything Hearth persists. SQLite by default; every store runs the same contract tests.
+
+export type SandboxState = 'starting' | 'running' | 'paused' | 'stopping' | 'killed' | 'failed';
+export type DesiredState = 'running' | 'paused' | 'killed';
+
+export interface SandboxRecord {
+  id: string;
+  templateId: string;
+  backend: string;
+  state: SandboxState;
+  desiredState: DesiredState;
+  metadata: Record<string, string>;
+  envVars: Record<string, string>;
+  accessToken: string;
+  startedAtMs: number;
+  endAtMs: number;
+  cpuCount: number;
+  memoryMiB: number;
+  diskMiB: number;
+  /** Backend-specific handle needed to re-attach after a daemon restart (pids, socket paths). */
+  runtime: Record<string, unknown>;
+  endedAtMs: number | null;
+  endReason: string | null;
+}
+
+export interface SandboxListQuery {
+  states?: readonly SandboxState[];
+  metadata?: Readonly<Record<string, string>>;
+  templateId?: string;
+  /** Return records whose (startedAtMs, id) sorts after this cursor. */
+  after?: { startedAtMs: number; id: string };
+  limit?: number;
+}
+
+export interface TemplateRecord {
+  id: string;
+  aliases: string[];
+  rootfsPath: string;
+  createdAtMs: number;
+  cpuCount: number;
+  memoryMiB: number;
+  diskMiB: number;
+  sizeBytes: number;
+  status: 'ready' | 'building' | 'failed';
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  /** SHA-256 of the key, hex; the key itself is never stored. */
+  keyHash: string;
+  prefix: string;
+  createdAtMs: number;
+}
+
+export interface EventRecord {
+  atMs: number;
+  sandboxId: string | null;
+  type: string;
+  detail: Record<string, unknown>;
+}
+
+export interface Store {
+  readonly kind: string;
+
+  insertSandbox(record: SandboxRecord): Promise<void>;
+  updateSandbox(id: string, patch: Partial<Omit<SandboxRecord, 'id'>>): Promise<SandboxRecord | undefined>;
+  getSandbox(id: string): Promise<SandboxRecord | undefined>;
+  listSandboxes(query: SandboxListQuery): Promise<SandboxRecord[]>;
+  /** Live sandboxes whose end time has passed. */
+  listExpiredSandboxes(nowMs: number): Promise<SandboxRecord[]>;
+
+  upsertTemplate(record: TemplateRecord): Promise<void>;
+  getTemplate(idOrAlias: string): Promise<TemplateRecord | undefined>;
+  listTemplates(): Promise<TemplateRecord[]>;
+
+  insertApiKey(record: ApiKeyRecord): Promise<void>;
+  findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;
+  countApiKeys(): Promise<number>;
+
+  appendEvent(event: EventRecord): Promise<void>;
+  listEvents(sandboxId: string | null, limit: number): Promise<EventRecord[]>;
+
+  close(): Promise<void>;
+}

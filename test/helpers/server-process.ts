@@ -1,0 +1,81 @@
+// Starts a real `hearth serve` in a child process on a free loopback port with its own data directory.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const TEST_API_KEY = 'hearth_test_key_0123456789abcdef';
+
+export interface ServerProcess {
+  url: string;
+  apiKey: string;
+  dataDir: string;
+  output: () => string;
+  /** Stops the server (SIGTERM) but leaves sandboxes running, as a daemon restart would. */
+  stop(): Promise<void>;
+  /** Stops the server, kills its sandboxes and removes its data directory. */
+  destroy(): Promise<void>;
+}
+
+export async function startServer(options: { dataDir?: string; port?: number; env?: Record<string, string> } = {}): Promise<ServerProcess> {
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'hearth-test-'));
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [path.join(PROJECT_ROOT, 'bin', 'hearth.js'), 'serve', '--port', String(options.port ?? 0), '--data-dir', dataDir, '--quiet'],
+    { env: { ...process.env, HEARTH_API_KEY: TEST_API_KEY, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`hearth serve did not start within 120 s:\n${output}`)), 120_000);
+    const check = (): void => {
+      const match = /hearth listening on (http:\/\/\S+)/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout?.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`hearth serve exited with ${code}:\n${output}`));
+    });
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  return {
+    url,
+    apiKey: TEST_API_KEY,
+    dataDir,
+    output: () => output,
+    stop,
+    destroy: async () => {
+      await stop();
+      // A last server run with --kill-on-exit reaps whatever the previous one left running.
+      const reaper = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'hearth.js'), 'serve', '--port', '0', '--data-dir', dataDir, '--quiet', '--kill-on-exit'], {
+        env: { ...process.env, HEARTH_API_KEY: TEST_API_KEY },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      await new Promise<void>((resolve) => {
+        reaper.stdout?.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes('hearth listening on')) reaper.kill('SIGTERM');
+        });
+        reaper.once('exit', () => resolve());
+      });
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Points the e2b SDK at a server the way users do: through its environment variables. */
+export function useServerEnv(server: ServerProcess): void {
+  process.env['E2B_API_URL'] = server.url;
+  process.env['E2B_SANDBOX_URL'] = server.url;
+  process.env['E2B_API_KEY'] = server.apiKey;
+}
