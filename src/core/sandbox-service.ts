@@ -261,8 +261,9 @@ export class SandboxService {
   async shutdown(): Promise<void> {
     if (this.reaper) clearInterval(this.reaper);
     await Promise.allSettled(this.killing.values());
-    for (const live of this.live.values()) live.client.close();
+    const detached = [...this.live.values()];
     this.live.clear();
+    for (const live of detached) live.client.close();
   }
 
   /** Kills every live sandbox (used by `hearth serve --kill-on-exit` and tests). */

@@ -9,7 +9,7 @@ import type { Store } from '../store/store.js';
 import type { ApiKeyAuth } from './api-key-auth.js';
 import { registerSandboxRoutes } from './control-plane/sandbox-routes.js';
 import { registerTemplateRoutes } from './control-plane/template-routes.js';
-import { createDataPlane } from './data-plane/data-plane.js';
+import { createDataPlane, sandboxForSignedUrl } from './data-plane/data-plane.js';
 import { sendError, sendJson } from './http-io.js';
 import { Router } from './router.js';
 
@@ -36,7 +36,7 @@ export function createHttpServer(deps: HttpServerDeps): http.Server {
 
   async function handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://hearth.local');
-    const sandboxId = request.headers['e2b-sandbox-id'];
+    const sandboxId = request.headers['e2b-sandbox-id'] ?? sandboxForSignedUrl(deps.sandboxes, url, request.method);
     if (typeof sandboxId === 'string' && sandboxId.length > 0) {
       await serveDataPlane(sandboxId, request, response, url);
       return;

@@ -91,6 +91,13 @@ test('signed download URLs work until they expire and only for their path', asyn
     assert.equal((await fetch(tampered, { headers: { 'e2b-sandbox-id': sbx.sandboxId } })).status, 403);
     const expired = await sbx.downloadUrl('/home/user/signed.txt', { useSignatureExpiration: -10 });
     assert.equal((await fetch(expired, { headers: { 'e2b-sandbox-id': sbx.sandboxId } })).status, 401);
+    const plain = await fetch(await sbx.downloadUrl('/home/user/signed.txt'));
+    assert.equal(await plain.text(), 'signed content', 'a signed URL works without the sandbox header, as a browser would open it');
+    const upload = new FormData();
+    upload.append('file', new Blob(['uploaded via URL']), 'ignored-name');
+    const uploaded = await fetch(await sbx.uploadUrl('/home/user/via-url.txt', { useSignatureExpiration: 60 }), { method: 'POST', body: upload });
+    assert.equal(uploaded.status, 200);
+    assert.equal(await sbx.files.read('/home/user/via-url.txt'), 'uploaded via URL');
   });
 });
 

@@ -6,7 +6,7 @@ import type { SandboxService } from '../../core/sandbox-service.js';
 import { InvalidArgumentError, SandboxNotFoundError, UnauthenticatedError } from '../../errors/hearth-error.js';
 import { sendEmpty, sendError, sendJson } from '../http-io.js';
 import { sendUnaryError, serveRpc, type RpcMethod } from './connect-protocol.js';
-import { verifyFileSignature } from './access-signature.js';
+import { fileSignature, verifyFileSignature } from './access-signature.js';
 import { downloadFile, uploadFiles } from './files-route.js';
 import { createFilesystemService } from './filesystem-service.js';
 import { createProcessService } from './process-service.js';
@@ -34,6 +34,23 @@ function tokensMatch(given: string | undefined, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * Signed file URLs carry no sandbox header when opened by a browser or curl: find the one sandbox
+ * whose access token produced the signature.
+ */
+export function sandboxForSignedUrl(sandboxes: SandboxService, url: URL, method: string | undefined): string | undefined {
+  const signature = url.searchParams.get('signature');
+  if (url.pathname !== '/files' || !signature) return undefined;
+  const operation = method === 'GET' ? 'read' : 'write';
+  const expiration = url.searchParams.get('signature_expiration');
+  const expirationSeconds = expiration === null ? undefined : Number(expiration);
+  for (const live of sandboxes.liveSandboxes()) {
+    const expected = fileSignature(url.searchParams.get('path') ?? '', operation, url.searchParams.get('username') ?? '', live.record.accessToken, expirationSeconds);
+    if (expected === signature) return live.record.id;
+  }
+  return undefined;
 }
 
 export function createDataPlane(sandboxes: SandboxService, config: ServerConfig) {
@@ -76,7 +93,7 @@ export function createDataPlane(sandboxes: SandboxService, config: ServerConfig)
         const path = url.searchParams.get('path');
         const operation = request.method === 'GET' ? 'read' : 'write';
         if (!authorised && signature) {
-          verifyFileSignature({ signature, expiration: url.searchParams.get('signature_expiration'), path: path ?? '', operation, user, accessToken: live.record.accessToken, nowMs: Date.now() });
+          verifyFileSignature({ signature, expiration: url.searchParams.get('signature_expiration'), path: path ?? '', operation, user: url.searchParams.get('username') ?? '', accessToken: live.record.accessToken, nowMs: Date.now() });
         }
         if (request.method === 'GET') {
           if (!path) throw new InvalidArgumentError('the `path` query parameter is required');

@@ -80,7 +80,7 @@ export async function uploadFiles(live: LiveSandbox, user: string, queryPath: st
   const written: Array<Record<string, unknown>> = [];
   if (contentType.toLowerCase().startsWith('multipart/form-data')) {
     for await (const part of readMultipart(request, multipartBoundary(contentType))) {
-      const path = part.filename || queryPath;
+      const path = queryPath || part.filename;
       if (!path) throw new InvalidArgumentError('each uploaded file needs a path: a `path` query parameter or the part filename');
       written.push(uploadedEntryJson(await writeStream(live, user, path, part.body, budget)));
     }

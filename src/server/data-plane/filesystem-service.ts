@@ -36,6 +36,13 @@ function watchersOf(live: LiveSandbox): Map<string, PolledWatcher> {
   return map;
 }
 
+/** Temporary files of in-flight uploads (see files-route.ts) are an implementation detail, not user events. */
+const UPLOAD_TEMPORARY = /\.hearth-upload-[0-9a-f]{12}$/;
+
+function isUserEvent(event: WatchEvent): event is Extract<WatchEvent, { kind: 'fs' }> {
+  return event.kind === 'fs' && !UPLOAD_TEMPORARY.test(event.name);
+}
+
 function fsEventJson(event: Extract<WatchEvent, { kind: 'fs' }>): JsonObject {
   return { name: event.name, type: EVENT_TYPE_NAMES[event.event] ?? 'EVENT_TYPE_UNSPECIFIED' };
 }
@@ -103,11 +110,11 @@ export function createFilesystemService(): Record<string, RpcMethod<SandboxCallC
         let ended!: () => void;
         const watchEnded = new Promise<void>((resolveEnd) => (ended = resolveEnd));
         const watchId = await live.client.watch(watchFields(message, user), (event) => {
-          if (event.kind === 'fs') stream.send({ event: { filesystem: fsEventJson(event) } });
-          else ended();
+          if (isUserEvent(event)) stream.send({ filesystem: fsEventJson(event) });
+          else if (event.kind === 'end') ended();
         });
-        stream.send({ event: { start: {} } });
-        const stopKeepalive = startKeepalive(call, () => stream.send({ event: { keepalive: {} } }));
+        stream.send({ start: {} });
+        const stopKeepalive = startKeepalive(call, () => stream.send({ keepalive: {} }));
         try {
           await Promise.race([watchEnded, aborted(call.signal)]);
         } finally {
@@ -122,7 +129,7 @@ export function createFilesystemService(): Record<string, RpcMethod<SandboxCallC
       handler: async (_call, { live, user }, message) => {
         const watcher: PolledWatcher = { watchId: 0, events: [] };
         watcher.watchId = await live.client.watch(watchFields(message, user), (event) => {
-          if (event.kind === 'fs' && watcher.events.length < MAX_POLLED_EVENTS) watcher.events.push(fsEventJson(event));
+          if (isUserEvent(event) && watcher.events.length < MAX_POLLED_EVENTS) watcher.events.push(fsEventJson(event));
         });
         const watcherId = randomUUID();
         watchersOf(live).set(watcherId, watcher);

@@ -1,0 +1,46 @@
+// A daemon restart neither loses a running sandbox's files nor leaks processes: live ones re-attach, dead ones are reaped.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { after, test } from 'node:test';
+import { Sandbox } from 'e2b';
+import { startServer, useServerEnv, type ServerProcess } from '../helpers/server-process.js';
+
+let server: ServerProcess | undefined;
+after(async () => server?.destroy());
+
+function hostPidOf(dataDir: string, sandboxId: string): number {
+  const procs = readFileSync(`/sys/fs/cgroup/pids/hearth/${sandboxId}/cgroup.procs`, 'utf8').trim().split('\n').map(Number);
+  assert.ok(procs.length > 0, `sandbox ${sandboxId} in ${dataDir} has processes`);
+  return Math.min(...procs);
+}
+
+test('sandboxes survive a restart with their files and processes; dead ones are reaped', async () => {
+  server = await startServer();
+  useServerEnv(server);
+  const keeper = await Sandbox.create({ timeoutMs: 300_000, metadata: { role: 'keeper' } });
+  const victim = await Sandbox.create({ timeoutMs: 300_000, metadata: { role: 'victim' } });
+  await keeper.files.write('/home/user/state.txt', 'before restart');
+  const worker = await keeper.commands.run('while true; do date +%s%N >> /tmp/ticks; sleep 0.1; done', { background: true });
+  const victimPid = hostPidOf(server.dataDir, victim.sandboxId);
+
+  const { dataDir, url } = server;
+  await server.stop();
+  process.kill(victimPid, 'SIGKILL');
+  const port = Number(new URL(url).port);
+  server = await startServer({ dataDir, port });
+
+  const listed = await Sandbox.list().nextItems();
+  assert.deepEqual(listed.map((s) => s.sandboxId), [keeper.sandboxId]);
+  assert.equal(await keeper.files.read('/home/user/state.txt'), 'before restart');
+  const processes = await keeper.commands.list();
+  assert.ok(processes.some((p) => p.pid === worker.pid), 'the background worker still runs');
+  const ticksBefore = (await keeper.commands.run('wc -l < /tmp/ticks')).stdout.trim();
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  const ticksAfter = (await keeper.commands.run('wc -l < /tmp/ticks')).stdout.trim();
+  assert.ok(Number(ticksAfter) > Number(ticksBefore), 'the worker keeps making progress');
+  assert.equal(existsSync(`${dataDir}/sandboxes/${victim.sandboxId}`), false, 'the dead sandbox was cleaned up');
+  assert.equal(existsSync(`/sys/fs/cgroup/memory/hearth/${victim.sandboxId}`), false);
+  await assert.rejects(Sandbox.getInfo(victim.sandboxId), /not found/i);
+  await keeper.kill();
+  assert.equal(existsSync(`${dataDir}/sandboxes/${keeper.sandboxId}`), false);
+});
