@@ -51,6 +51,11 @@ export interface Backend {
   isAlive(runtime: SandboxRuntime): Promise<boolean>;
   endpoint(runtime: SandboxRuntime): SupervisorEndpoint;
   usage(runtime: SandboxRuntime): Promise<ResourceUsage | undefined>;
+  /** Host pids of every process the sandbox owns (supervisor included), for memory accounting. */
+  pids(runtime: SandboxRuntime): Promise<number[]>;
+  /** Stops the sandbox's processes from being scheduled (a pooled sandbox costs no CPU); cheap and reversible. */
+  freeze(runtime: SandboxRuntime): Promise<void>;
+  thaw(runtime: SandboxRuntime): Promise<void>;
   pause(runtime: SandboxRuntime): Promise<SandboxRuntime>;
   resume(runtime: SandboxRuntime): Promise<SandboxRuntime>;
 }

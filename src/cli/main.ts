@@ -1,11 +1,15 @@
 // `hearth` command line: dispatches to one module per subcommand.
 import { runServe } from './serve-command.js';
 import { runTemplate } from './template-command.js';
+import { runPool } from './pool-command.js';
 
 const HELP = `hearth: self-hosted sandboxes for AI agents with an E2B-compatible API
 
 usage:
   hearth serve [--port 3000] [--host 127.0.0.1] [--data-dir DIR] [--templates-dir DIR]
+               [--config FILE] [--pool TEMPLATE=SIZE]... [--kill-on-exit]
+  hearth pool ls                       pools: target, ready, claims, misses
+  hearth pool set TEMPLATE SIZE        resize a template's warm pool
   hearth template build-base [--templates-dir DIR]
   hearth help
 
@@ -20,6 +24,8 @@ async function main(argv: string[]): Promise<number> {
       return runServe(rest);
     case 'template':
       return runTemplate(rest);
+    case 'pool':
+      return runPool(rest);
     case undefined:
     case 'help':
     case '--help':

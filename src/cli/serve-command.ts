@@ -1,27 +1,11 @@
 // `hearth serve`: starts the server on embedded defaults and keeps running until SIGINT/SIGTERM.
-import { parseArgs } from 'node:util';
-import { defaultConfig } from '../config/server-config.js';
 import { consoleLogger } from '../core/logger.js';
 import { startHearthServer } from '../server/hearth-server.js';
+import { parseServeOptions } from './serve-options.js';
 
 export async function runServe(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      port: { type: 'string', default: process.env['HEARTH_PORT'] ?? '3000' },
-      host: { type: 'string', default: process.env['HEARTH_HOST'] ?? '127.0.0.1' },
-      'data-dir': { type: 'string' },
-      'templates-dir': { type: 'string' },
-      'kill-on-exit': { type: 'boolean', default: false },
-      quiet: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got "${values.port}"`);
-  const base = defaultConfig(values['data-dir'] ? { dataDir: values['data-dir'] } : {});
-  const config = { ...base, host: values.host ?? base.host, port, ...(values['templates-dir'] ? { templatesDir: values['templates-dir'] } : {}) };
-  const log = consoleLogger(values.quiet);
+  const { config, killOnExit, quiet } = parseServeOptions(argv);
+  const log = consoleLogger(quiet);
   const server = await startHearthServer(config, log, process.env['HEARTH_API_KEY']);
   const keyLine = server.createdApiKey
     ? `API key (created now, shown once): ${server.createdApiKey}`
@@ -42,6 +26,6 @@ export async function runServe(argv: string[]): Promise<number> {
     process.once('SIGTERM', stop);
   });
   log.info('shutting down');
-  await server.close({ killSandboxes: values['kill-on-exit'] });
+  await server.close({ killSandboxes: killOnExit });
   return 0;
 }

@@ -17,6 +17,10 @@ export interface ServerConfig {
   defaultMemoryMiB: number;
   defaultPidsLimit: number;
   reaperIntervalMs: number;
+  /** Pool targets to apply at start (from the config file and --pool flags); others keep their stored value. */
+  poolTargets: Record<string, number>;
+  /** Pool target for `base` when none was ever set. */
+  defaultBasePoolTarget: number;
   /** Public base URL printed for clients; defaults to http://host:port. */
   publicUrl?: string;
 }
@@ -42,6 +46,8 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     defaultMemoryMiB: 512,
     defaultPidsLimit: 512,
     reaperIntervalMs: 250,
+    poolTargets: {},
+    defaultBasePoolTarget: 2,
     ...overrides,
   };
 }

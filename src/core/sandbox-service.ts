@@ -8,12 +8,14 @@ import {
   TemplateNotFoundError,
   toHearthError,
 } from '../errors/hearth-error.js';
-import type { SandboxRecord, SandboxState, Store } from '../store/store.js';
+import type { SandboxRecord, SandboxState, Store, TemplateRecord } from '../store/store.js';
 import { SupervisorClient } from '../supervisor/supervisor-client.js';
 import type { ConnectSandboxCommand, CreateSandboxCommand, ListSandboxesCommand, SetTimeoutCommand } from './commands.js';
 import { newAccessToken, newSandboxId } from './ids.js';
 import { LIVE_STATES, assertTransition } from './sandbox-state-machine.js';
 import type { Logger } from './logger.js';
+import { Metrics } from './metrics.js';
+import { PoolManager, type PoolStats } from './pool-manager.js';
 
 export interface ProcessConfigRecord {
   cmd: string;
@@ -55,12 +57,22 @@ export class SandboxService {
   private reaper: NodeJS.Timeout | undefined;
   private readonly killing = new Map<string, Promise<void>>();
 
+  private readonly pools: PoolManager;
+
   constructor(
     private readonly store: Store,
     private readonly backend: Backend,
     private readonly config: ServerConfig,
     private readonly log: Logger,
-  ) {}
+    readonly metrics: Metrics = new Metrics(),
+  ) {
+    this.pools = new PoolManager({ startPooled: (templateId) => this.startPooled(templateId), discard: (live, reason) => this.destroy(live, reason) }, log);
+  }
+
+  /** Host pids of every process a live sandbox owns. */
+  async sandboxPids(live: LiveSandbox): Promise<number[]> {
+    return this.backend.pids(live.record.runtime);
+  }
 
   get liveCount(): number {
     return this.live.size;
@@ -70,23 +82,46 @@ export class SandboxService {
     return [...this.live.values()];
   }
 
+  /** Creates a sandbox: claims a warm one from the template's pool, or starts one cold on a miss. */
   async create(command: CreateSandboxCommand): Promise<SandboxRecord> {
+    const startedAt = performance.now();
     const template = await this.store.getTemplate(command.templateId);
     if (!template) throw new TemplateNotFoundError(command.templateId);
     if (template.status !== 'ready') throw new ConflictError(`template "${command.templateId}" is ${template.status}, not ready`);
+    const claimed = this.pools.claim(template.id);
+    if (claimed) {
+      try {
+        const record = await this.activateClaimed(claimed, command);
+        this.metrics.recordCreate('pool_hit', (performance.now() - startedAt) / 1000);
+        return record;
+      } catch (error) {
+        this.log.warn(`pooled sandbox ${claimed.record.id} could not be claimed (${toHearthError(error).message}); starting one cold`);
+        void this.destroy(claimed, 'claim failed').catch(() => undefined);
+      }
+    }
+    try {
+      const live = await this.startSandbox(template, 'running', command);
+      this.metrics.recordCreate('cold', (performance.now() - startedAt) / 1000);
+      return live.record;
+    } catch (error) {
+      this.metrics.createFailures += 1;
+      throw error;
+    }
+  }
+
+  private newRecord(template: TemplateRecord, command: CreateSandboxCommand | undefined): SandboxRecord {
     const nowMs = Date.now();
-    const id = newSandboxId();
-    let record: SandboxRecord = {
-      id,
+    return {
+      id: newSandboxId(),
       templateId: template.id,
       backend: this.backend.kind,
       state: 'starting',
-      desiredState: 'running',
-      metadata: command.metadata,
-      envVars: command.envVars,
+      desiredState: command ? 'running' : 'paused',
+      metadata: command?.metadata ?? {},
+      envVars: command?.envVars ?? {},
       accessToken: newAccessToken(),
       startedAtMs: nowMs,
-      endAtMs: nowMs + command.timeoutMs,
+      endAtMs: command ? nowMs + command.timeoutMs : Number.MAX_SAFE_INTEGER,
       cpuCount: template.cpuCount,
       memoryMiB: template.memoryMiB,
       diskMiB: template.diskMiB,
@@ -94,6 +129,12 @@ export class SandboxService {
       endedAtMs: null,
       endReason: null,
     };
+  }
+
+  /** Starts a sandbox from scratch; a pooled one is left frozen and handed to the pool, not the live map. */
+  private async startSandbox(template: TemplateRecord, target: 'running' | 'pooled', command?: CreateSandboxCommand): Promise<LiveSandbox> {
+    let record = this.newRecord(template, command);
+    const { id } = record;
     await this.store.insertSandbox(record);
     const spec: SandboxSpec = {
       sandboxId: id,
@@ -109,10 +150,12 @@ export class SandboxService {
       const started = await this.backend.start(spec);
       runtime = started.runtime;
       const client = await SupervisorClient.connect({ socketPath: started.endpoint.socketPath, connectTimeoutMs: SUPERVISOR_CONNECT_TIMEOUT_MS });
-      record = (await this.transition(record, 'running', { runtime })) ?? record;
-      this.attach(record, client);
-      await this.store.appendEvent({ atMs: Date.now(), sandboxId: id, type: 'sandbox.created', detail: { templateId: template.id, startMs: Date.now() - nowMs } });
-      return record;
+      if (target === 'pooled') await this.backend.freeze(runtime);
+      record = (await this.transition(record, target, { runtime })) ?? record;
+      const live: LiveSandbox = { record, client, processConfigs: new Map() };
+      if (target === 'running') this.attach(live);
+      await this.store.appendEvent({ atMs: Date.now(), sandboxId: id, type: target === 'running' ? 'sandbox.created' : 'sandbox.pooled', detail: { templateId: template.id } });
+      return live;
     } catch (error) {
       const failure = toHearthError(error);
       this.log.warn(`sandbox ${id} failed to start: ${failure.message}`);
@@ -122,15 +165,59 @@ export class SandboxService {
     }
   }
 
-  private attach(record: SandboxRecord, client: SupervisorClient): void {
-    const live: LiveSandbox = { record, client, processConfigs: new Map() };
-    this.live.set(record.id, live);
-    client.onClosed(() => {
-      if (this.live.get(record.id) === live && !this.killing.has(record.id)) {
-        this.log.warn(`sandbox ${record.id}: supervisor connection lost, reaping the sandbox`);
-        void this.kill(record.id, 'supervisor exited').catch(() => undefined);
+  private async startPooled(templateId: string): Promise<LiveSandbox> {
+    const template = await this.store.getTemplate(templateId);
+    if (!template) throw new TemplateNotFoundError(templateId);
+    return this.startSandbox(template, 'pooled');
+  }
+
+  /** Turns a claimed pooled sandbox into the caller's: thaw, then give it the request's identity-free settings. */
+  private async activateClaimed(live: LiveSandbox, command: CreateSandboxCommand): Promise<SandboxRecord> {
+    await this.backend.thaw(live.record.runtime);
+    const nowMs = Date.now();
+    const record = await this.transition(live.record, 'running', {
+      desiredState: 'running',
+      metadata: command.metadata,
+      envVars: command.envVars,
+      accessToken: newAccessToken(),
+      startedAtMs: nowMs,
+      endAtMs: nowMs + command.timeoutMs,
+    });
+    if (!record) throw new SandboxNotFoundError(live.record.id);
+    live.record = record;
+    this.attach(live);
+    void this.store.appendEvent({ atMs: nowMs, sandboxId: record.id, type: 'sandbox.claimed', detail: { templateId: record.templateId } });
+    return record;
+  }
+
+  private attach(live: LiveSandbox): void {
+    const { id } = live.record;
+    this.live.set(id, live);
+    live.client.onClosed(() => {
+      if (this.live.get(id) === live && !this.killing.has(id)) {
+        this.log.warn(`sandbox ${id}: supervisor connection lost, reaping the sandbox`);
+        void this.kill(id, 'supervisor exited').catch(() => undefined);
       }
     });
+  }
+
+  /** Sets pool targets (from config, flags or the admin API); persisted so they survive restarts. */
+  async setPoolTarget(templateId: string, target: number): Promise<void> {
+    if (!Number.isInteger(target) || target < 0 || target > 1000) throw new InvalidArgumentError('pool target must be an integer from 0 to 1000');
+    if (!(await this.store.getTemplate(templateId))) throw new TemplateNotFoundError(templateId);
+    await this.store.setPoolTarget({ templateId, target });
+    this.pools.setTarget(templateId, target);
+  }
+
+  poolStats(): PoolStats[] {
+    return this.pools.stats();
+  }
+
+  /** Starts refilling pools to the targets stored earlier. */
+  async startPools(): Promise<void> {
+    for (const { templateId, target } of await this.store.listPoolTargets()) {
+      if (await this.store.getTemplate(templateId)) this.pools.setTarget(templateId, target);
+    }
   }
 
   private async transition(record: SandboxRecord, to: SandboxState, patch: Partial<SandboxRecord> = {}): Promise<SandboxRecord | undefined> {
@@ -204,7 +291,7 @@ export class SandboxService {
 
   private async destroy(live: LiveSandbox, reason: string): Promise<void> {
     const { id } = live.record;
-    this.live.delete(id);
+    if (this.live.get(id) === live) this.live.delete(id);
     await this.store.updateSandbox(id, { state: 'stopping', desiredState: 'killed' });
     live.client.close();
     try {
@@ -215,26 +302,34 @@ export class SandboxService {
     }
   }
 
-  /** Re-attaches sandboxes that survived a daemon restart; reaps the ones that did not. */
+  /** Re-attaches sandboxes (and pooled ones) that survived a daemon restart; reaps the ones that did not. */
   async recover(): Promise<{ reattached: number; reaped: number }> {
     let reattached = 0;
     let reaped = 0;
     for (const record of await this.store.listSandboxes({ states: LIVE_STATES })) {
-      const alive = record.state === 'running' && Object.keys(record.runtime).length > 0 && (await this.backend.isAlive(record.runtime));
-      if (alive) {
+      const hasRuntime = Object.keys(record.runtime).length > 0;
+      const resumable = record.state === 'running' || record.state === 'pooled';
+      if (resumable && hasRuntime && (await this.backend.isAlive(record.runtime))) {
         try {
+          if (record.state === 'pooled') await this.backend.thaw(record.runtime);
           const client = await SupervisorClient.connect({
             socketPath: this.backend.endpoint(record.runtime).socketPath,
             connectTimeoutMs: SUPERVISOR_CONNECT_TIMEOUT_MS,
           });
-          this.attach(record, client);
+          const live: LiveSandbox = { record, client, processConfigs: new Map() };
+          if (record.state === 'pooled') {
+            await this.backend.freeze(record.runtime);
+            this.pools.adopt(record.templateId, live);
+          } else {
+            this.attach(live);
+          }
           reattached += 1;
           continue;
         } catch (error) {
           this.log.warn(`sandbox ${record.id}: cannot re-attach (${toHearthError(error).message}), reaping it`);
         }
       }
-      if (Object.keys(record.runtime).length > 0) await this.backend.stop(record.runtime).catch(() => undefined);
+      if (hasRuntime) await this.backend.stop(record.runtime).catch(() => undefined);
       await this.store.updateSandbox(record.id, { state: 'killed', desiredState: 'killed', endedAtMs: Date.now(), endReason: 'lost while the server was down' });
       reaped += 1;
     }
@@ -260,6 +355,8 @@ export class SandboxService {
   /** Stops background work and closes supervisor connections; sandboxes keep running for the next start. */
   async shutdown(): Promise<void> {
     if (this.reaper) clearInterval(this.reaper);
+    await this.pools.stop();
+    for (const pooled of this.pools.takeAll()) pooled.client.close();
     await Promise.allSettled(this.killing.values());
     const detached = [...this.live.values()];
     this.live.clear();
@@ -268,6 +365,8 @@ export class SandboxService {
 
   /** Kills every live sandbox (used by `hearth serve --kill-on-exit` and tests). */
   async killAll(reason: string): Promise<void> {
+    await this.pools.stop();
+    await Promise.allSettled(this.pools.takeAll().map((pooled) => this.destroy(pooled, reason)));
     await Promise.allSettled([...this.live.keys()].map((id) => this.kill(id, reason)));
   }
 }

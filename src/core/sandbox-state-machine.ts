@@ -3,7 +3,8 @@ import { ConflictError } from '../errors/hearth-error.js';
 import type { SandboxState } from '../store/store.js';
 
 const TRANSITIONS: Record<SandboxState, readonly SandboxState[]> = {
-  starting: ['running', 'failed', 'stopping'],
+  starting: ['running', 'pooled', 'failed', 'stopping'],
+  pooled: ['running', 'stopping'],
   running: ['stopping', 'paused', 'killed'],
   paused: ['running', 'stopping', 'killed'],
   stopping: ['killed'],
@@ -11,7 +12,7 @@ const TRANSITIONS: Record<SandboxState, readonly SandboxState[]> = {
   failed: [],
 };
 
-export const LIVE_STATES: readonly SandboxState[] = ['starting', 'running', 'paused', 'stopping'];
+export const LIVE_STATES: readonly SandboxState[] = ['starting', 'pooled', 'running', 'paused', 'stopping'];
 
 export function canTransition(from: SandboxState, to: SandboxState): boolean {
   return TRANSITIONS[from].includes(to);

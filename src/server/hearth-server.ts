@@ -55,6 +55,12 @@ export async function startHearthServer(config: ServerConfig, log: Logger, apiKe
     log.info(`after restart: re-attached ${recovered.reattached} sandbox(es), reaped ${recovered.reaped}`);
   }
   sandboxes.startReaper();
+  const storedTargets = await store.listPoolTargets();
+  if (!storedTargets.some((pool) => pool.templateId === BASE_TEMPLATE_ID) && config.poolTargets[BASE_TEMPLATE_ID] === undefined) {
+    await store.setPoolTarget({ templateId: BASE_TEMPLATE_ID, target: config.defaultBasePoolTarget });
+  }
+  for (const [templateId, target] of Object.entries(config.poolTargets)) await sandboxes.setPoolTarget(templateId, target);
+  await sandboxes.startPools();
 
   const server: http.Server = createHttpServer({ config, sandboxes, store, auth, log });
   const address = await listen(server, config.host, config.port);

@@ -9,6 +9,7 @@ import type { Store } from '../store/store.js';
 import type { ApiKeyAuth } from './api-key-auth.js';
 import { registerSandboxRoutes } from './control-plane/sandbox-routes.js';
 import { registerTemplateRoutes } from './control-plane/template-routes.js';
+import { registerAdminRoutes } from './control-plane/admin-routes.js';
 import { createDataPlane, sandboxForSignedUrl } from './data-plane/data-plane.js';
 import { sendError, sendJson } from './http-io.js';
 import { Router } from './router.js';
@@ -25,6 +26,7 @@ export function createHttpServer(deps: HttpServerDeps): http.Server {
   const router = new Router();
   registerSandboxRoutes(router, deps.sandboxes, deps.config);
   registerTemplateRoutes(router, deps.store);
+  registerAdminRoutes(router, deps.sandboxes, deps.config);
   const serveDataPlane = createDataPlane(deps.sandboxes, deps.config);
 
   const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (request, response) => {

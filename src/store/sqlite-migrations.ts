@@ -45,4 +45,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
      detail TEXT NOT NULL
    );
    CREATE INDEX events_sandbox ON events (sandbox_id, id);`,
+  `CREATE TABLE pool_targets (
+     template_id TEXT PRIMARY KEY,
+     target INTEGER NOT NULL
+   );`,
 ];

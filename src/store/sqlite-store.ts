@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import type {
   ApiKeyRecord,
   EventRecord,
+  PoolTargetRecord,
   SandboxListQuery,
   SandboxRecord,
   Store,
@@ -41,7 +42,8 @@ interface TemplateRow {
   status: string;
 }
 
-const LIVE_STATES = "('starting','running','paused','stopping')";
+/** States whose end time the reaper enforces; pooled sandboxes have no end time until claimed. */
+const EXPIRING_STATES = "('starting','running','paused','stopping')";
 
 function toSandbox(row: SandboxRow): SandboxRecord {
   return {
@@ -191,7 +193,7 @@ export class SqliteStore implements Store {
 
   async listExpiredSandboxes(nowMs: number): Promise<SandboxRecord[]> {
     const rows = this.db
-      .prepare(`SELECT * FROM sandboxes WHERE state IN ${LIVE_STATES} AND end_at_ms <= ?`)
+      .prepare(`SELECT * FROM sandboxes WHERE state IN ${EXPIRING_STATES} AND end_at_ms <= ?`)
       .all(nowMs) as SandboxRow[];
     return rows.map(toSandbox);
   }
@@ -246,6 +248,17 @@ export class SqliteStore implements Store {
 
   async countApiKeys(): Promise<number> {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM api_keys').get() as { n: number }).n;
+  }
+
+  async setPoolTarget(record: PoolTargetRecord): Promise<void> {
+    this.db
+      .prepare('INSERT INTO pool_targets (template_id, target) VALUES (?, ?) ON CONFLICT(template_id) DO UPDATE SET target = excluded.target')
+      .run(record.templateId, record.target);
+  }
+
+  async listPoolTargets(): Promise<PoolTargetRecord[]> {
+    const rows = this.db.prepare('SELECT template_id, target FROM pool_targets ORDER BY template_id').all() as Array<{ template_id: string; target: number }>;
+    return rows.map((row) => ({ templateId: row.template_id, target: row.target }));
   }
 
   async appendEvent(event: EventRecord): Promise<void> {

@@ -1,6 +1,7 @@
 // The Store contract: everything Hearth persists. SQLite by default; every store runs the same contract tests.
 
-export type SandboxState = 'starting' | 'running' | 'paused' | 'stopping' | 'killed' | 'failed';
+/** `pooled`: started and frozen, waiting in a template's warm pool to be claimed by a create. */
+export type SandboxState = 'starting' | 'pooled' | 'running' | 'paused' | 'stopping' | 'killed' | 'failed';
 export type DesiredState = 'running' | 'paused' | 'killed';
 
 export interface SandboxRecord {
@@ -52,6 +53,11 @@ export interface ApiKeyRecord {
   createdAtMs: number;
 }
 
+export interface PoolTargetRecord {
+  templateId: string;
+  target: number;
+}
+
 export interface EventRecord {
   atMs: number;
   sandboxId: string | null;
@@ -76,6 +82,9 @@ export interface Store {
   insertApiKey(record: ApiKeyRecord): Promise<void>;
   findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;
   countApiKeys(): Promise<number>;
+
+  setPoolTarget(record: PoolTargetRecord): Promise<void>;
+  listPoolTargets(): Promise<PoolTargetRecord[]>;
 
   appendEvent(event: EventRecord): Promise<void>;
   listEvents(sandboxId: string | null, limit: number): Promise<EventRecord[]>;

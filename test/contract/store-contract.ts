@@ -51,6 +51,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       await store.insertSandbox(sandbox('s2', { startedAtMs: 2, metadata: { team: 'red', "we'ird\"key": 'x' } }));
       await store.insertSandbox(sandbox('s3', { startedAtMs: 3, metadata: { team: 'blue' } }));
       await store.insertSandbox(sandbox('s4', { startedAtMs: 4, state: 'killed' }));
+      await store.insertSandbox(sandbox('s5', { startedAtMs: 5, state: 'pooled' }));
       const running = await store.listSandboxes({ states: ['running'] });
       assert.deepEqual(running.map((s) => s.id), ['s1', 's2', 's3']);
       assert.deepEqual((await store.listSandboxes({ states: ['running'], metadata: { team: 'red' } })).map((s) => s.id), ['s1', 's2']);
@@ -81,6 +82,10 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       await store.appendEvent({ atMs: 2, sandboxId: 'b', type: 'sandbox.created', detail: {} });
       assert.deepEqual((await store.listEvents('a', 10)).map((e) => e.detail), [{ n: 1 }]);
       assert.equal((await store.listEvents(null, 10)).length, 2);
+      await store.setPoolTarget({ templateId: 'base', target: 4 });
+      await store.setPoolTarget({ templateId: 'base', target: 8 });
+      await store.setPoolTarget({ templateId: 'py', target: 0 });
+      assert.deepEqual(await store.listPoolTargets(), [{ templateId: 'base', target: 8 }, { templateId: 'py', target: 0 }]);
     } finally {
       await store.close();
     }

@@ -19,11 +19,11 @@ export interface ServerProcess {
   destroy(): Promise<void>;
 }
 
-export async function startServer(options: { dataDir?: string; port?: number; env?: Record<string, string> } = {}): Promise<ServerProcess> {
+export async function startServer(options: { dataDir?: string; port?: number; env?: Record<string, string>; args?: string[] } = {}): Promise<ServerProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'hearth-test-'));
   const child: ChildProcess = spawn(
     process.execPath,
-    [path.join(PROJECT_ROOT, 'bin', 'hearth.js'), 'serve', '--port', String(options.port ?? 0), '--data-dir', dataDir, '--quiet'],
+    [path.join(PROJECT_ROOT, 'bin', 'hearth.js'), 'serve', '--port', String(options.port ?? 0), '--data-dir', dataDir, '--quiet', ...(options.args ?? [])],
     { env: { ...process.env, HEARTH_API_KEY: TEST_API_KEY, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -58,7 +58,7 @@ export async function startServer(options: { dataDir?: string; port?: number; en
     destroy: async () => {
       await stop();
       // A last server run with --kill-on-exit reaps whatever the previous one left running.
-      const reaper = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'hearth.js'), 'serve', '--port', '0', '--data-dir', dataDir, '--quiet', '--kill-on-exit'], {
+      const reaper = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'hearth.js'), 'serve', '--port', '0', '--data-dir', dataDir, '--quiet', '--kill-on-exit', '--pool', 'base=0'], {
         env: { ...process.env, HEARTH_API_KEY: TEST_API_KEY },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -74,6 +74,20 @@ export async function startServer(options: { dataDir?: string; port?: number; en
 }
 
 /** Points the e2b SDK at a server the way users do: through its environment variables. */
+/** Runs the `hearth` CLI against a server and returns its stdout. */
+export async function runCli(server: ServerProcess, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'hearth.js'), ...args], {
+    env: { ...process.env, HEARTH_URL: server.url, HEARTH_API_KEY: server.apiKey },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number>((resolve) => child.once('exit', (exitCode) => resolve(exitCode ?? 1)));
+  return { code, stdout, stderr };
+}
+
 export function useServerEnv(server: ServerProcess): void {
   process.env['E2B_API_URL'] = server.url;
   process.env['E2B_SANDBOX_URL'] = server.url;

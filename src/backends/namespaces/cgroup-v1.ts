@@ -68,27 +68,24 @@ async function readProcs(dir: string): Promise<number[]> {
 /** Kills whatever is still in the sandbox's cgroups and removes them. */
 export async function removeSandboxCgroups(parent: string, sandboxId: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (const controller of SANDBOX_CONTROLLERS) {
-    const dir = cgroupPath(controller, parent, sandboxId);
-    try {
-      await fs.access(dir);
-    } catch {
-      continue;
-    }
-    if (controller === 'freezer') await writeSetting(dir, 'freezer.state', 'THAWED').catch(() => undefined);
-    for (;;) {
-      const pids = await readProcs(dir);
-      if (pids.length === 0) break;
-      for (const pid of pids) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
+  const dirs = SANDBOX_CONTROLLERS.map((controller) => cgroupPath(controller, parent, sandboxId));
+  // A frozen task cannot act on SIGKILL: thaw first, then kill until the pids cgroup is empty.
+  await writeSetting(cgroupPath('freezer', parent, sandboxId), 'freezer.state', 'THAWED').catch(() => undefined);
+  const tasksDir = cgroupPath('pids', parent, sandboxId);
+  for (;;) {
+    const pids = await readProcs(tasksDir);
+    if (pids.length === 0) break;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
       }
-      if (Date.now() > deadline) break;
-      await new Promise((resolve) => setTimeout(resolve, 5));
     }
+    if (Date.now() > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  for (const dir of dirs) {
     for (;;) {
       try {
         await fs.rmdir(dir);
@@ -97,7 +94,7 @@ export async function removeSandboxCgroups(parent: string, sandboxId: string, ti
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') break;
         if (Date.now() > deadline) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        await new Promise((resolve) => setTimeout(resolve, 2));
       }
     }
   }
@@ -116,4 +113,12 @@ export async function readUsage(parent: string, sandboxId: string): Promise<{ me
     pids: await read('pids', 'pids.current'),
     cpuUsageNs: await read('cpuacct', 'cpuacct.usage'),
   };
+}
+
+export async function setFrozen(parent: string, sandboxId: string, frozen: boolean): Promise<void> {
+  await fs.writeFile(path.join(cgroupPath('freezer', parent, sandboxId), 'freezer.state'), frozen ? 'FROZEN' : 'THAWED');
+}
+
+export async function cgroupPids(parent: string, sandboxId: string): Promise<number[]> {
+  return readProcs(cgroupPath('pids', parent, sandboxId));
 }

@@ -12,7 +12,7 @@ import type {
   StartedSandbox,
   SupervisorEndpoint,
 } from '../backend.js';
-import { availableControllers, createSandboxCgroups, readUsage, removeSandboxCgroups } from './cgroup-v1.js';
+import { availableControllers, cgroupPids, createSandboxCgroups, readUsage, removeSandboxCgroups, setFrozen } from './cgroup-v1.js';
 import { isSameProcess, processStartTicks } from './process-identity.js';
 import { SANDBOX_UID_BASE, SANDBOX_UID_COUNT, writeSandboxIdentityFiles } from './sandbox-identity.js';
 
@@ -72,7 +72,7 @@ export class NamespacesBackend implements Backend {
       throw new BackendMisconfiguredError('the kernel has no overlayfs: load it with `modprobe overlay`');
     }
     const controllers = await availableControllers();
-    for (const needed of ['memory', 'pids'] as const) {
+    for (const needed of ['memory', 'pids', 'freezer'] as const) {
       if (!controllers.includes(needed)) {
         throw new BackendMisconfiguredError(`cgroup v1 controller "${needed}" is not mounted under /sys/fs/cgroup: sandbox limits cannot be enforced`);
       }
@@ -175,6 +175,18 @@ export class NamespacesBackend implements Backend {
 
   async usage(runtime: SandboxRuntime): Promise<ResourceUsage | undefined> {
     return readUsage(this.options.cgroupParent, asRuntime(runtime).sandboxId);
+  }
+
+  async pids(runtime: SandboxRuntime): Promise<number[]> {
+    return cgroupPids(this.options.cgroupParent, asRuntime(runtime).sandboxId);
+  }
+
+  async freeze(runtime: SandboxRuntime): Promise<void> {
+    await setFrozen(this.options.cgroupParent, asRuntime(runtime).sandboxId, true);
+  }
+
+  async thaw(runtime: SandboxRuntime): Promise<void> {
+    await setFrozen(this.options.cgroupParent, asRuntime(runtime).sandboxId, false);
   }
 
   async pause(): Promise<SandboxRuntime> {

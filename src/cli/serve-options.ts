@@ -1,0 +1,71 @@
+// Turns `hearth serve` flags and an optional JSON config file into a ServerConfig.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { defaultConfig, type ServerConfig } from '../config/server-config.js';
+
+export interface ServeOptions {
+  config: ServerConfig;
+  killOnExit: boolean;
+  quiet: boolean;
+}
+
+function parsePoolFlag(value: string): [string, number] {
+  const match = /^([A-Za-z0-9._-]+)=(\d+)$/.exec(value);
+  if (!match?.[1] || match[2] === undefined) throw new Error(`--pool expects TEMPLATE=SIZE (e.g. base=8), got "${value}"`);
+  return [match[1], Number(match[2])];
+}
+
+function readConfigFile(file: string): { pools?: Record<string, number>; port?: number; host?: string; dataDir?: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`cannot read config file ${file}: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null) throw new Error(`config file ${file} must hold a JSON object`);
+  const config = parsed as Record<string, unknown>;
+  const pools = config['pools'];
+  if (pools !== undefined && (typeof pools !== 'object' || pools === null || Object.values(pools).some((v) => !Number.isInteger(v) || (v as number) < 0))) {
+    throw new Error(`config file ${file}: "pools" must map template names to non-negative integers`);
+  }
+  return config as { pools?: Record<string, number> };
+}
+
+export function parseServeOptions(argv: string[]): ServeOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'templates-dir': { type: 'string' },
+      config: { type: 'string' },
+      pool: { type: 'string', multiple: true },
+      'kill-on-exit': { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const file = values.config ? readConfigFile(values.config) : {};
+  const portText = values.port ?? process.env['HEARTH_PORT'] ?? String(file.port ?? 3000);
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got "${portText}"`);
+  const dataDir = values['data-dir'] ?? file.dataDir;
+  const base = defaultConfig(dataDir ? { dataDir } : {});
+  const poolTargets: Record<string, number> = { ...(file.pools ?? {}) };
+  for (const flag of values.pool ?? []) {
+    const [templateId, size] = parsePoolFlag(flag);
+    poolTargets[templateId] = size;
+  }
+  return {
+    config: {
+      ...base,
+      host: values.host ?? process.env['HEARTH_HOST'] ?? file.host ?? base.host,
+      port,
+      poolTargets,
+      ...(values['templates-dir'] ? { templatesDir: values['templates-dir'] } : {}),
+    },
+    killOnExit: values['kill-on-exit'],
+    quiet: values.quiet,
+  };
+}
