@@ -251,7 +251,8 @@ static void spawn(const struct msg *m)
         if (t == F_ARG || t == F_ENV) k++;
         if (t == F_ENV) env_set(env, &ne, owned[k - 1]);
     }
-    char *dir = path_resolve(u.home, cwd ? cwd : u.home);
+    int own_cwd = cwd && *cwd;             /* else home, or / when home is missing */
+    char *dir = path_resolve(u.home, own_cwd ? cwd : u.home);
     free(cwd); cwd = dir;
 
     if (pty) {
@@ -292,7 +293,7 @@ static void spawn(const struct msg *m)
         if (sv_root && (setgroups((size_t)u.ngroups, u.groups) < 0 || setresgid(u.gid, u.gid, u.gid) < 0 ||
                         setresuid(u.uid, u.uid, u.uid) < 0)) goto fail;
         rep[0] = 2;
-        if (chdir(cwd) < 0) goto fail;
+        if (chdir(cwd) < 0 && (own_cwd || chdir("/") < 0)) goto fail;
         rep[0] = 3;
         env[ne] = NULL;
         environ = env;                   /* execvp searches the new PATH */

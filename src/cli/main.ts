@@ -2,6 +2,7 @@
 import { runServe } from './serve-command.js';
 import { runTemplate } from './template-command.js';
 import { runPool } from './pool-command.js';
+import { runBenchCommand } from './bench-command.js';
 
 const HELP = `hearth: self-hosted sandboxes for AI agents with an E2B-compatible API
 
@@ -10,6 +11,7 @@ usage:
                [--config FILE] [--pool TEMPLATE=SIZE]... [--kill-on-exit]
   hearth pool ls                       pools: target, ready, claims, misses
   hearth pool set TEMPLATE SIZE        resize a template's warm pool
+  hearth bench [--quick] [--runs N]    p50/p95/p99 of create, exec, ramp, density and floors
   hearth template build-base [--templates-dir DIR]
   hearth help
 
@@ -26,6 +28,8 @@ async function main(argv: string[]): Promise<number> {
       return runTemplate(rest);
     case 'pool':
       return runPool(rest);
+    case 'bench':
+      return runBenchCommand(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -135,7 +135,10 @@ class Client:
             left = end - time.time()
             if left <= 0:
                 raise AssertionError(f'timeout waiting for event; have {self.events[:10]}')
-            self.events.append(self.recv(left))
+            try:
+                self.events.append(self.recv(left))
+            except socket.timeout:
+                raise AssertionError(f'timeout waiting for event; have {self.events[:20]}')
 
     def run(self, args, user='root', stdin=None, env=(), cwd=None, pty=None, timeout=20):
         """Spawn, feed stdin, collect output until EXIT. -> (exit frame, {stream: bytes}, pid)."""
@@ -453,6 +456,11 @@ def launch_mode(binary, rootfs, base=100000):
         assert '1 0 0' not in sh(c, 'cat /proc/self/uid_map')
         assert sh(c, 'ip link 2>/dev/null || cat /sys/class/net/lo/operstate; ls /sys/class/net').count('lo') >= 1
         sh(c, 'ls -la /dev /dev/pts; test -c /dev/null && echo hi > /dev/null && test -e /dev/ptmx && test -d /dev/shm')
+        # PID 1 is protected from the sandbox's root: no signal, no /proc/1 introspection
+        assert sh(c, 'kill -9 1; kill -TERM 1; sleep 0.1; cat /proc/1/environ >/dev/null 2>&1 || echo denied').strip() == 'denied'
+        c.ok('PING')
+        # a missing home falls back to / when no CWD is given
+        assert sh(c, 'pwd', user='nobody').strip() == '/'
         # the sandbox's root cannot touch the host
         ex, outs, _ = c.run(['sh', '-c', 'mount -t tmpfs x /mnt'], user='root')
         assert ex.get('EXIT_CODE') != 0

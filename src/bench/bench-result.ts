@@ -1,0 +1,45 @@
+// The shape of one `hearth bench` run, as written to JSON.
+import type { LatencySummary } from './latency-stats.js';
+import type { MachineInfo } from './machine-info.js';
+
+export interface RampStep {
+  concurrency: number;
+  creates: number;
+  createsPerSecond: number;
+  latency: LatencySummary;
+}
+
+export interface DensityResult {
+  sandboxes: number;
+  meanPssKiB: number;
+  p50PssKiB: number;
+  maxPssKiB: number;
+  serverRssKiB: number;
+  serverRssBeforeKiB: number;
+}
+
+export interface FloorResult {
+  name: string;
+  command: string;
+  latency: LatencySummary | undefined;
+  /** Why the floor was not measured (tool not installed, refused to run). */
+  skipped: string | undefined;
+}
+
+export interface BenchResult {
+  version: 1;
+  startedAt: string;
+  durationMs: number;
+  server: string;
+  machine: MachineInfo;
+  settings: { runs: number; warmup: number; rampLevels: number[]; densitySandboxes: number; quick: boolean };
+  createPoolHit: LatencySummary | undefined;
+  createCold: LatencySummary | undefined;
+  execRoundTrip: LatencySummary | undefined;
+  ramp: { steps: RampStep[]; stoppedAt: string } | undefined;
+  density: DensityResult | undefined;
+  floors: FloorResult[];
+  /** Hearth's p50 divided by each floor's p50, for pool hit and cold start. */
+  ratios: Array<{ floor: string; poolHitToFloor: number | undefined; coldToFloor: number | undefined }>;
+  samples: Record<string, number[]>;
+}
