@@ -30,6 +30,7 @@
 
 static int rep_fd = 2, rootfd = -1;
 static int is_child;
+static const char *sock_path;          /* removed again when the launch fails */
 static unsigned long base, count;
 
 static void __attribute__((noreturn, format(printf, 1, 2))) fail(const char *fmt, ...)
@@ -42,6 +43,7 @@ static void __attribute__((noreturn, format(printf, 1, 2))) fail(const char *fmt
     va_end(ap);
     int n = snprintf(line, sizeof line, "%serror: %s: %s\n", is_child ? "E" : "", step, strerror(e));
     if (write(rep_fd, line, (size_t)n) < 0) { }
+    if (!is_child && sock_path) unlink(sock_path);
     _exit(1);
 }
 
@@ -210,10 +212,14 @@ int launch_main(int argc, char **argv)
     for (int i = 0; i < nlow; i++) all[3 + i] = lowers[i];
     for (int i = 0; i < nlow + 3; i++)
         if (strpbrk(all[i], ",:\\")) { errno = EINVAL; fail("path %s: ',', ':' and '\\' are not allowed", all[i]); }
+    /* the host daemon's environment must not be readable through /proc/1/environ */
+    for (char **e = environ; e && *e; e++) memset(*e, 0, strlen(*e));
+    environ = NULL;
     common_init();
     default_env();
     int lfd = listen_unix(sock);
     if (lfd < 0) fail("listen %s", sock);
+    sock_path = sock;
     char pid[32];
     snprintf(pid, sizeof pid, "%d\n", getpid());
     for (int i = 0; i < ncg; i++) {
@@ -260,6 +266,7 @@ int launch_main(int argc, char **argv)
             while (n < sizeof line && (r = read(up[0], line + n, sizeof line - n)) > 0) n += (size_t)r;
             if (write(2, line, n) < 0) { }
             waitpid(c, NULL, 0);
+            unlink(sock);
             return 1;
         }
         waitpid(c, &st, 0);

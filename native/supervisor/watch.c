@@ -161,7 +161,7 @@ static void handle(const struct inotify_event *ev)
         if ((ev->mask & (IN_DELETE_SELF | IN_IGNORED)) && !*rel) { end_watch(w, ENOENT); continue; }
         if (!ev->len) continue;
         char *full = join(rel, ev->name);
-        uint32_t mk = ev->mask; if (getenv("SV_DEBUG")) sv_log("ev %s mask %x", full, mk);
+        uint32_t mk = ev->mask;
         int code = mk & (IN_CREATE | IN_MOVED_TO) ? 1 : mk & IN_MOVED_FROM ? 4 : mk & IN_MODIFY ? 2
                  : mk & IN_DELETE ? 3 : mk & IN_ATTRIB ? 5 : 0;
         if (code) send_event(w->id, full, code);

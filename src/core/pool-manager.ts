@@ -33,6 +33,7 @@ export class PoolManager {
   private readonly pools = new Map<string, Pool>();
   private pumping = false;
   private currentPump: Promise<void> = Promise.resolve();
+  private readonly discarding = new Set<Promise<void>>();
   private stopped = false;
   private backoffUntilMs = 0;
 
@@ -56,7 +57,7 @@ export class PoolManager {
     const pool = this.pool(templateId);
     pool.target = target;
     const surplus = pool.ready.splice(target);
-    for (const live of surplus) void this.hooks.discard(live, 'pool shrunk').catch(() => undefined);
+    for (const live of surplus) this.discard(live, 'pool shrunk');
     this.schedule();
   }
 
@@ -96,10 +97,20 @@ export class PoolManager {
     }));
   }
 
-  /** Stops refilling and waits for in-flight starts, which are discarded rather than leaked. */
+  /** Stops refilling and waits for in-flight starts and discards, so nothing is leaked on shutdown. */
   async stop(): Promise<void> {
     this.stopped = true;
     await this.currentPump;
+    await Promise.allSettled([...this.discarding]);
+  }
+
+  /** Kills a pooled sandbox in the background, remembering the work so stop() can wait for it. */
+  private discard(live: LiveSandbox, reason: string): void {
+    const done = this.hooks
+      .discard(live, reason)
+      .catch((error: unknown) => this.log.warn(`pool: discarding ${live.record.id} failed: ${toHearthError(error).message}`))
+      .finally(() => this.discarding.delete(done));
+    this.discarding.add(done);
   }
 
   private watchForLoss(templateId: string, live: LiveSandbox): void {
@@ -108,7 +119,7 @@ export class PoolManager {
       const index = pool?.ready.indexOf(live) ?? -1;
       if (pool && index >= 0) {
         pool.ready.splice(index, 1);
-        void this.hooks.discard(live, 'pooled sandbox lost its supervisor').catch(() => undefined);
+        this.discard(live, 'pooled sandbox lost its supervisor');
         this.schedule();
       }
     });
@@ -151,7 +162,7 @@ export class PoolManager {
       try {
         const live = await this.hooks.startPooled(templateId);
         if (this.stopped || pool.ready.length >= pool.target) {
-          await this.hooks.discard(live, 'pool no longer needs it');
+          this.discard(live, 'pool no longer needs it');
         } else {
           pool.ready.push(live);
           this.watchForLoss(templateId, live);

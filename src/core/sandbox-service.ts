@@ -5,10 +5,13 @@ import {
   ConflictError,
   InvalidArgumentError,
   SandboxNotFoundError,
+  SandboxUnavailableError,
   TemplateNotFoundError,
   toHearthError,
 } from '../errors/hearth-error.js';
 import type { SandboxRecord, SandboxState, Store, TemplateRecord } from '../store/store.js';
+import { Fields } from '../supervisor/frame-codec.js';
+import { FieldTag } from '../supervisor/protocol.js';
 import { SupervisorClient } from '../supervisor/supervisor-client.js';
 import type { ConnectSandboxCommand, CreateSandboxCommand, ListSandboxesCommand, SetTimeoutCommand } from './commands.js';
 import { newAccessToken, newSandboxId } from './ids.js';
@@ -40,6 +43,29 @@ export interface SandboxPage {
 
 const SUPERVISOR_CONNECT_TIMEOUT_MS = 5000;
 export const SANDBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+const WARM_UP_TIMEOUT_MS = 5000;
+
+/**
+ * Runs what the first command of a claimed sandbox would run (a login bash as `user`), so its
+ * overlay lookups and page cache are warm; it exits and leaves nothing behind.
+ */
+async function warmUp(client: SupervisorClient): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new SandboxUnavailableError(`warm-up command did not finish within ${WARM_UP_TIMEOUT_MS} ms`)), WARM_UP_TIMEOUT_MS);
+    client
+      .spawn(new Fields().addAll(FieldTag.arg, ['/bin/bash', '-l', '-c', 'true']).add(FieldTag.user, 'user'), (event) => {
+        if (event.kind === 'exit') {
+          clearTimeout(timer);
+          resolve();
+        }
+      })
+      .catch((error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+  });
+}
 
 function encodeCursor(record: SandboxRecord): string {
   return Buffer.from(`${record.startedAtMs}:${record.id}`).toString('base64url');
@@ -150,7 +176,10 @@ export class SandboxService {
       const started = await this.backend.start(spec);
       runtime = started.runtime;
       const client = await SupervisorClient.connect({ socketPath: started.endpoint.socketPath, connectTimeoutMs: SUPERVISOR_CONNECT_TIMEOUT_MS });
-      if (target === 'pooled') await this.backend.freeze(runtime);
+      if (target === 'pooled') {
+        await warmUp(client);
+        await this.backend.freeze(runtime);
+      }
       record = (await this.transition(record, target, { runtime })) ?? record;
       const live: LiveSandbox = { record, client, processConfigs: new Map() };
       if (target === 'running') this.attach(live);

@@ -104,6 +104,7 @@ function toTemplate(row: TemplateRow): TemplateRecord {
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(filePath: string) {
     this.db = new Database(filePath);
@@ -111,6 +112,16 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
+  }
+
+  /** Prepared statements are cached: preparing costs more than running on the create path. */
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
   }
 
   private migrate(): void {
@@ -129,8 +140,7 @@ export class SqliteStore implements Store {
 
   async insertSandbox(record: SandboxRecord): Promise<void> {
     const row = toSandboxRow(record);
-    this.db
-      .prepare(
+    this.sql(
         `INSERT INTO sandboxes (id, template_id, backend, state, desired_state, metadata, env_vars, access_token,
           started_at_ms, end_at_ms, cpu_count, memory_mib, disk_mib, runtime, ended_at_ms, end_reason)
          VALUES (@id, @template_id, @backend, @state, @desired_state, @metadata, @env_vars, @access_token,
@@ -141,12 +151,11 @@ export class SqliteStore implements Store {
 
   async updateSandbox(id: string, patch: Partial<Omit<SandboxRecord, 'id'>>): Promise<SandboxRecord | undefined> {
     return this.db.transaction(() => {
-      const current = this.db.prepare('SELECT * FROM sandboxes WHERE id = ?').get(id) as SandboxRow | undefined;
+      const current = this.sql('SELECT * FROM sandboxes WHERE id = ?').get(id) as SandboxRow | undefined;
       if (!current) return undefined;
       const next: SandboxRecord = { ...toSandbox(current), ...patch, id };
       const row = toSandboxRow(next);
-      this.db
-        .prepare(
+      this.sql(
           `UPDATE sandboxes SET template_id=@template_id, backend=@backend, state=@state, desired_state=@desired_state,
             metadata=@metadata, env_vars=@env_vars, access_token=@access_token, started_at_ms=@started_at_ms,
             end_at_ms=@end_at_ms, cpu_count=@cpu_count, memory_mib=@memory_mib, disk_mib=@disk_mib, runtime=@runtime,
@@ -158,7 +167,7 @@ export class SqliteStore implements Store {
   }
 
   async getSandbox(id: string): Promise<SandboxRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM sandboxes WHERE id = ?').get(id) as SandboxRow | undefined;
+    const row = this.sql('SELECT * FROM sandboxes WHERE id = ?').get(id) as SandboxRow | undefined;
     return row ? toSandbox(row) : undefined;
   }
 
@@ -192,15 +201,13 @@ export class SqliteStore implements Store {
   }
 
   async listExpiredSandboxes(nowMs: number): Promise<SandboxRecord[]> {
-    const rows = this.db
-      .prepare(`SELECT * FROM sandboxes WHERE state IN ${EXPIRING_STATES} AND end_at_ms <= ?`)
+    const rows = this.sql(`SELECT * FROM sandboxes WHERE state IN ${EXPIRING_STATES} AND end_at_ms <= ?`)
       .all(nowMs) as SandboxRow[];
     return rows.map(toSandbox);
   }
 
   async upsertTemplate(record: TemplateRecord): Promise<void> {
-    this.db
-      .prepare(
+    this.sql(
         `INSERT INTO templates (id, aliases, rootfs_path, created_at_ms, cpu_count, memory_mib, disk_mib, size_bytes, status)
          VALUES (@id, @aliases, @rootfs_path, @created_at_ms, @cpu_count, @memory_mib, @disk_mib, @size_bytes, @status)
          ON CONFLICT(id) DO UPDATE SET aliases=excluded.aliases, rootfs_path=excluded.rootfs_path,
@@ -221,57 +228,53 @@ export class SqliteStore implements Store {
   }
 
   async getTemplate(idOrAlias: string): Promise<TemplateRecord | undefined> {
-    const byId = this.db.prepare('SELECT * FROM templates WHERE id = ?').get(idOrAlias) as TemplateRow | undefined;
+    const byId = this.sql('SELECT * FROM templates WHERE id = ?').get(idOrAlias) as TemplateRow | undefined;
     if (byId) return toTemplate(byId);
-    const byAlias = this.db
-      .prepare('SELECT templates.* FROM templates, json_each(templates.aliases) WHERE json_each.value = ?')
+    const byAlias = this.sql('SELECT templates.* FROM templates, json_each(templates.aliases) WHERE json_each.value = ?')
       .get(idOrAlias) as TemplateRow | undefined;
     return byAlias ? toTemplate(byAlias) : undefined;
   }
 
   async listTemplates(): Promise<TemplateRecord[]> {
-    return (this.db.prepare('SELECT * FROM templates ORDER BY created_at_ms').all() as TemplateRow[]).map(toTemplate);
+    return (this.sql('SELECT * FROM templates ORDER BY created_at_ms').all() as TemplateRow[]).map(toTemplate);
   }
 
   async insertApiKey(record: ApiKeyRecord): Promise<void> {
-    this.db
-      .prepare('INSERT INTO api_keys (id, key_hash, prefix, created_at_ms) VALUES (?, ?, ?, ?)')
+    this.sql('INSERT INTO api_keys (id, key_hash, prefix, created_at_ms) VALUES (?, ?, ?, ?)')
       .run(record.id, record.keyHash, record.prefix, record.createdAtMs);
   }
 
   async findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM api_keys WHERE key_hash = ?').get(keyHash) as
+    const row = this.sql('SELECT * FROM api_keys WHERE key_hash = ?').get(keyHash) as
       | { id: string; key_hash: string; prefix: string; created_at_ms: number }
       | undefined;
     return row ? { id: row.id, keyHash: row.key_hash, prefix: row.prefix, createdAtMs: row.created_at_ms } : undefined;
   }
 
   async countApiKeys(): Promise<number> {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM api_keys').get() as { n: number }).n;
+    return (this.sql('SELECT COUNT(*) AS n FROM api_keys').get() as { n: number }).n;
   }
 
   async setPoolTarget(record: PoolTargetRecord): Promise<void> {
-    this.db
-      .prepare('INSERT INTO pool_targets (template_id, target) VALUES (?, ?) ON CONFLICT(template_id) DO UPDATE SET target = excluded.target')
+    this.sql('INSERT INTO pool_targets (template_id, target) VALUES (?, ?) ON CONFLICT(template_id) DO UPDATE SET target = excluded.target')
       .run(record.templateId, record.target);
   }
 
   async listPoolTargets(): Promise<PoolTargetRecord[]> {
-    const rows = this.db.prepare('SELECT template_id, target FROM pool_targets ORDER BY template_id').all() as Array<{ template_id: string; target: number }>;
+    const rows = this.sql('SELECT template_id, target FROM pool_targets ORDER BY template_id').all() as Array<{ template_id: string; target: number }>;
     return rows.map((row) => ({ templateId: row.template_id, target: row.target }));
   }
 
   async appendEvent(event: EventRecord): Promise<void> {
-    this.db
-      .prepare('INSERT INTO events (at_ms, sandbox_id, type, detail) VALUES (?, ?, ?, ?)')
+    this.sql('INSERT INTO events (at_ms, sandbox_id, type, detail) VALUES (?, ?, ?, ?)')
       .run(event.atMs, event.sandboxId, event.type, JSON.stringify(event.detail));
   }
 
   async listEvents(sandboxId: string | null, limit: number): Promise<EventRecord[]> {
     const rows = (
       sandboxId === null
-        ? this.db.prepare('SELECT * FROM events ORDER BY id DESC LIMIT ?').all(limit)
-        : this.db.prepare('SELECT * FROM events WHERE sandbox_id = ? ORDER BY id DESC LIMIT ?').all(sandboxId, limit)
+        ? this.sql('SELECT * FROM events ORDER BY id DESC LIMIT ?').all(limit)
+        : this.sql('SELECT * FROM events WHERE sandbox_id = ? ORDER BY id DESC LIMIT ?').all(sandboxId, limit)
     ) as Array<{ at_ms: number; sandbox_id: string | null; type: string; detail: string }>;
     return rows.map((row) => ({
       atMs: row.at_ms,

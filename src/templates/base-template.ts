@@ -18,6 +18,8 @@ const CUSTOMIZE_HOOKS = [
   'chroot "$1" useradd --create-home --uid 1000 --shell /bin/bash user',
   'echo "user ALL=(ALL:ALL) NOPASSWD: ALL" > "$1/etc/sudoers.d/user" && chmod 0440 "$1/etc/sudoers.d/user"',
   'rm -f "$1/etc/hostname" "$1/etc/resolv.conf"',
+  // Login shells (every E2B command runs `bash -l -c`) otherwise fork `id -u` on each start.
+  'sed -i \'s/if \\[ "$(id -u)" -eq 0 \\]; then/if [ "${EUID:-$(id -u)}" -eq 0 ]; then/\' "$1/etc/profile"',
 ];
 
 export interface BaseTemplateManifest {
@@ -36,8 +38,12 @@ function recipeHash(): string {
     .slice(0, 16);
 }
 
+/**
+ * Each recipe version gets its own directory, so rebuilding never pulls the lower layer out from
+ * under sandboxes still running on the previous version.
+ */
 export function baseTemplatePaths(templatesDir: string): { dir: string; rootfs: string; manifest: string } {
-  const dir = path.join(templatesDir, BASE_TEMPLATE_ID);
+  const dir = path.join(templatesDir, BASE_TEMPLATE_ID, recipeHash());
   return { dir, rootfs: path.join(dir, 'rootfs'), manifest: path.join(dir, 'manifest.json') };
 }
 

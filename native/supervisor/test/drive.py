@@ -305,7 +305,7 @@ def common_tests(c, path, hostpid, user, tmp):
     ev = lambda wid, name, code: c.event(lambda e: e.type == T['FS_EVENT'] and e.id == wid and e.get('NAME') == name.encode() and e.get('EVENT') == code)
     sh(c, f'cd {tmp}/w && echo x > a && mkdir d && sleep 0.1 && echo y > d/b && mv a c && chmod 600 c && rm c', user=user)
     ev(w, 'a', 1); ev(w, 'a', 2); ev(w, 'd', 1); ev(w, 'd/b', 1); ev(w, 'd/b', 2)
-    ev(w, 'a', 4); ev(w, 'c', 4); ev(w, 'c', 5); ev(w, 'c', 3)
+    ev(w, 'a', 4); ev(w, 'c', 1); ev(w, 'c', 5); ev(w, 'c', 3)   # fsnotify: moved in = create
     ev(w2, 'a', 1); ev(w2, 'c', 3)
     sh(c, f'mkdir -p {tmp}/w/n1/n2/n3 && sleep 0.1 && touch {tmp}/w/n1/n2/n3/deep', user=user)
     ev(w, 'n1/n2/n3/deep', 1)
@@ -430,7 +430,7 @@ def launch_mode(binary, rootfs, base=100000):
            '--env', 'PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin']
     print('  launch command:', ' '.join(cmd))
     t0 = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    r = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, HOST_SECRET='SECRET-123'))
     t1 = time.perf_counter()
     assert r.returncode == 0, r
     hostpid = int(r.stdout)
@@ -478,6 +478,11 @@ def launch_mode(binary, rootfs, base=100000):
         c.err('WRITE_OPEN', [('PATH', '/etc/x'), ('USER', 'user')], errno.EACCES)
         c.err('READ_FILE', [('PATH', '/etc/shadow'), ('USER', 'user')], errno.EACCES)
         c.ok('READ_FILE', [('PATH', '/etc/shadow'), ('USER', 'root')], data_sink=[])
+        chunks = []   # the launcher's (host daemon's) environment is wiped
+        r = c.call('READ_FILE', [('PATH', '/proc/1/environ'), ('USER', 'root')], data_sink=chunks)
+        assert r.get('ERRNO') == errno.EACCES or (r.type == T['OK'] and b'SECRET' not in b''.join(chunks)), r
+        env = open(f'/proc/{hostpid}/environ', 'rb').read()
+        assert b'SECRET' not in env, env
         # symlinks resolve inside the sandbox root
         sh(c, 'ln -s / /home/user/host', user='user')
         chunks = []
@@ -493,8 +498,10 @@ def launch_mode(binary, rootfs, base=100000):
             if not ns_members(pidns): break
             time.sleep(0.02)
         left = ns_members(pidns)
-        mounts = [p for p in os.listdir('/proc') if p.isdigit() and os.path.exists(f'/proc/{p}/mountinfo')
-                  and f'{tmp}/merged' in open(f'/proc/{p}/mountinfo').read()]
+        def mounted(p):   # processes come and go while we look
+            try: return f'{tmp}/merged' in open(f'/proc/{p}/mountinfo').read()
+            except OSError: return False
+        mounts = [p for p in os.listdir('/proc') if p.isdigit() and mounted(p)]
         assert not left and not mounts, (left, mounts)
         print('  after SIGKILL of PID 1: no process, no mount left')
         shutil.rmtree(tmp)

@@ -1,5 +1,5 @@
 // cgroup v1 controllers for one sandbox: memory, pids, cpu and freezer directories under a `hearth` parent.
-import { promises as fs } from 'node:fs';
+import { promises as fs, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
@@ -115,8 +115,9 @@ export async function readUsage(parent: string, sandboxId: string): Promise<{ me
   };
 }
 
-export async function setFrozen(parent: string, sandboxId: string, frozen: boolean): Promise<void> {
-  await fs.writeFile(path.join(cgroupPath('freezer', parent, sandboxId), 'freezer.state'), frozen ? 'FROZEN' : 'THAWED');
+/** A synchronous write: cgroup files never block, and this sits on the pool-claim path where thread-pool hops cost more. */
+export function setFrozen(parent: string, sandboxId: string, frozen: boolean): void {
+  writeFileSync(path.join(cgroupPath('freezer', parent, sandboxId), 'freezer.state'), frozen ? 'FROZEN' : 'THAWED');
 }
 
 export async function cgroupPids(parent: string, sandboxId: string): Promise<number[]> {
