@@ -18,7 +18,8 @@ static const char usage[] =
     "usage: hearth-supervisor serve (--listen-fd N | --listen PATH) [--env K=V]...\n"
     "       hearth-supervisor launch --lower DIR... --upper DIR --work DIR --merged DIR\n"
     "           --socket PATH --uid-base N --uid-count N [--hostname NAME]\n"
-    "           [--cgroup-procs FILE]... [--bind SRC:DST[:ro]]... [--env K=V]...\n";
+    "           [--cgroup-procs FILE]... [--bind SRC:DST[:ro]]... [--env K=V]...\n"
+    "       hearth-supervisor spawner   (launch requests on stdin, see spawner.c)\n";
 
 /* Listening Unix socket with mode 0600 (close-on-exec). -1 with errno set on failure. */
 int listen_unix(const char *path)
@@ -65,6 +66,7 @@ void default_env(void)
 int main(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "launch")) return launch_main(argc - 1, argv + 1);
+    if (argc == 2 && !strcmp(argv[1], "spawner")) return spawner_main();
     if (argc < 2 || strcmp(argv[1], "serve")) { fputs(usage, stderr); return 2; }
     int fd = -1;
     for (int i = 2; i < argc; i++) {

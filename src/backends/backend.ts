@@ -46,7 +46,7 @@ export interface Backend {
   /** Fails closed with BackendMisconfiguredError naming what to install when the host cannot run this backend. */
   checkHost(): Promise<void>;
   start(spec: SandboxSpec): Promise<StartedSandbox>;
-  /** Kills every process of the sandbox and frees everything it held; idempotent. */
+  /** Kills every process of the sandbox and frees everything it held (files possibly in the background, finished by close()); idempotent. */
   stop(runtime: SandboxRuntime): Promise<void>;
   isAlive(runtime: SandboxRuntime): Promise<boolean>;
   endpoint(runtime: SandboxRuntime): SupervisorEndpoint;
@@ -56,6 +56,10 @@ export interface Backend {
   /** Stops the sandbox's processes from being scheduled (a pooled sandbox costs no CPU); cheap and reversible. */
   freeze(runtime: SandboxRuntime): Promise<void>;
   thaw(runtime: SandboxRuntime): Promise<void>;
+  /** Frees what is left of sandboxes this server no longer knows (e.g. after a crash mid-cleanup); returns how many. */
+  reapOrphans(keepSandboxIds: ReadonlySet<string>): Promise<number>;
+  /** Finishes background cleanup and releases the backend's helpers (never the sandboxes, which outlive a daemon restart). */
+  close(): Promise<void>;
   pause(runtime: SandboxRuntime): Promise<SandboxRuntime>;
   resume(runtime: SandboxRuntime): Promise<SandboxRuntime>;
 }

@@ -5,6 +5,12 @@ import { parseServeOptions } from './serve-options.js';
 
 export async function runServe(argv: string[]): Promise<number> {
   const { config, killOnExit, quiet } = parseServeOptions(argv);
+  // Handlers go in before anything is printed: a supervisor that signals us as soon as it reads
+  // "listening" must never hit the default action, which would kill us halfway through a cleanup.
+  let requestStop!: () => void;
+  const stopRequested = new Promise<void>((resolve) => (requestStop = resolve));
+  process.on('SIGINT', () => requestStop());
+  process.on('SIGTERM', () => requestStop());
   const log = consoleLogger(quiet);
   const server = await startHearthServer(config, log, process.env['HEARTH_API_KEY']);
   const keyLine = server.createdApiKey
@@ -20,11 +26,7 @@ export async function runServe(argv: string[]): Promise<number> {
       '',
     ].join('\n'),
   );
-  await new Promise<void>((resolve) => {
-    const stop = (): void => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopRequested;
   log.info('shutting down');
   await server.close({ killSandboxes: killOnExit });
   return 0;

@@ -37,7 +37,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     dataDir,
     templatesDir: process.env['HEARTH_TEMPLATES_DIR'] ?? path.join(dataDir, 'templates'),
     supervisorBinary: path.join(PROJECT_ROOT, 'native', 'supervisor', 'build', 'hearth-supervisor'),
-    cgroupParent: 'hearth',
+    cgroupParent: process.env['HEARTH_CGROUP_PARENT'] ?? 'hearth',
     defaultTimeoutMs: 5 * 60 * 1000,
     maxTimeoutMs: 24 * 60 * 60 * 1000,
     maxJsonBodyBytes: 1024 * 1024,

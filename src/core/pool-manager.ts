@@ -79,6 +79,10 @@ export class PoolManager {
     this.watchForLoss(templateId, live);
   }
 
+  allIds(): string[] {
+    return [...this.pools.values()].flatMap((pool) => pool.ready.map((live) => live.record.id));
+  }
+
   /** All pooled sandboxes, for shutdown and kill-all. */
   takeAll(): LiveSandbox[] {
     const all: LiveSandbox[] = [];

@@ -362,6 +362,8 @@ export class SandboxService {
       await this.store.updateSandbox(record.id, { state: 'killed', desiredState: 'killed', endedAtMs: Date.now(), endReason: 'lost while the server was down' });
       reaped += 1;
     }
+    const known = new Set([...this.live.keys(), ...this.pools.allIds()]);
+    reaped += await this.backend.reapOrphans(known);
     return { reattached, reaped };
   }
 

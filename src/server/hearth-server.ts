@@ -76,6 +76,7 @@ export async function startHearthServer(config: ServerConfig, log: Logger, apiKe
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (options.killSandboxes) await sandboxes.killAll('server shut down');
       await sandboxes.shutdown();
+      await backend.close();
       await store.close();
     },
   };

@@ -1,5 +1,6 @@
 // Isolation of the namespaces backend: processes, files, host, symlinks, limits and cleanup.
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { Sandbox } from 'e2b';
@@ -73,13 +74,13 @@ test('killing a sandbox leaves no process, cgroup or directory behind', async ()
   await sbx.commands.run('sleep 300 & sleep 300 & echo started', { background: false });
   const sandboxDir = `${server.dataDir}/sandboxes/${sbx.sandboxId}`;
   assert.ok(existsSync(sandboxDir));
-  const memoryCgroup = `/sys/fs/cgroup/memory/hearth/${sbx.sandboxId}`;
+  const memoryCgroup = `/sys/fs/cgroup/memory/hearth-test/${path.basename(server.dataDir)}/${sbx.sandboxId}`;
   assert.ok(existsSync(memoryCgroup));
   const procs = readFileSync(`${memoryCgroup}/cgroup.procs`, 'utf8').trim().split('\n').map(Number);
   assert.ok(procs.length >= 3);
   await sbx.kill();
-  assert.equal(existsSync(sandboxDir), false);
-  assert.equal(existsSync(memoryCgroup), false);
+  assert.equal(existsSync(memoryCgroup), false, 'cgroups are gone when kill returns');
+  await eventually(() => !existsSync(sandboxDir), 5_000, 'the sandbox directory to be removed');
   // Killed processes are reparented to the host's init, which reaps them; none may stay alive.
   await eventually(() => procs.every((pid) => !existsSync(`/proc/${pid}`)), 5_000, `sandbox pids ${procs.join(', ')} to be gone`);
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8');

@@ -1,15 +1,17 @@
 // A daemon restart neither loses a running sandbox's files nor leaks processes: live ones re-attach, dead ones are reaped.
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { Sandbox } from 'e2b';
 import { startServer, useServerEnv, type ServerProcess } from '../helpers/server-process.js';
+import { eventually } from '../helpers/sandbox-fixture.js';
 
 let server: ServerProcess | undefined;
 after(async () => server?.destroy());
 
 function hostPidOf(dataDir: string, sandboxId: string): number {
-  const procs = readFileSync(`/sys/fs/cgroup/pids/hearth/${sandboxId}/cgroup.procs`, 'utf8').trim().split('\n').map(Number);
+  const procs = readFileSync(`/sys/fs/cgroup/pids/hearth-test/${path.basename(dataDir)}/${sandboxId}/cgroup.procs`, 'utf8').trim().split('\n').map(Number);
   assert.ok(procs.length > 0, `sandbox ${sandboxId} in ${dataDir} has processes`);
   return Math.min(...procs);
 }
@@ -38,9 +40,9 @@ test('sandboxes survive a restart with their files and processes; dead ones are 
   await new Promise((resolve) => setTimeout(resolve, 400));
   const ticksAfter = (await keeper.commands.run('wc -l < /tmp/ticks')).stdout.trim();
   assert.ok(Number(ticksAfter) > Number(ticksBefore), 'the worker keeps making progress');
-  assert.equal(existsSync(`${dataDir}/sandboxes/${victim.sandboxId}`), false, 'the dead sandbox was cleaned up');
-  assert.equal(existsSync(`/sys/fs/cgroup/memory/hearth/${victim.sandboxId}`), false);
+  await eventually(() => !existsSync(`${dataDir}/sandboxes/${victim.sandboxId}`), 5_000, 'the dead sandbox to be cleaned up');
+  assert.equal(existsSync(`/sys/fs/cgroup/memory/hearth-test/${path.basename(server.dataDir)}/${victim.sandboxId}`), false);
   await assert.rejects(Sandbox.getInfo(victim.sandboxId), /not found/i);
   await keeper.kill();
-  assert.equal(existsSync(`${dataDir}/sandboxes/${keeper.sandboxId}`), false);
+  await eventually(() => !existsSync(`${dataDir}/sandboxes/${keeper.sandboxId}`), 5_000, 'the killed sandbox directory to be removed');
 });

@@ -1,24 +1,12 @@
-// Runs last: no test may leave a sandbox process or data directory behind.
+// Runs last: no test may leave a sandbox (its cgroup) or a test data directory behind.
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import { test } from 'node:test';
 
-function supervisorCommandLines(): string[] {
-  const lines: string[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      if (cmdline.includes('hearth-supervisor launch') && cmdline.includes('hearth-test-')) lines.push(`${entry}: ${cmdline.slice(0, 160)}`);
-    } catch {
-      // process exited while we looked
-    }
-  }
-  return lines;
-}
-
-test('the suite leaves no sandbox processes or test data directories behind', () => {
-  assert.deepEqual(supervisorCommandLines(), []);
+test('the suite leaves no sandbox or test data directory behind', () => {
+  const testCgroups = '/sys/fs/cgroup/pids/hearth-test';
+  const leftovers = existsSync(testCgroups) ? readdirSync(testCgroups, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name) : [];
+  assert.deepEqual(leftovers, [], 'every test server removed its cgroups, so none of its sandboxes is left');
   assert.deepEqual(readdirSync(os.tmpdir()).filter((name) => name.startsWith('hearth-test-')), []);
 });

@@ -1,12 +1,30 @@
 // Starts a real `hearth serve` in a child process on a free loopback port with its own data directory.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const TEST_API_KEY = 'hearth_test_key_0123456789abcdef';
+
+const CGROUP_CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuacct', 'freezer'];
+
+function leftoverSandboxes(cgroupParent: string): string[] {
+  const dir = `/sys/fs/cgroup/pids/${cgroupParent}`;
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+}
+
+function removeCgroupParent(cgroupParent: string): void {
+  for (const controller of CGROUP_CONTROLLERS) {
+    try {
+      rmdirSync(`/sys/fs/cgroup/${controller}/${cgroupParent}`);
+    } catch {
+      // absent or still in use
+    }
+  }
+}
 
 export interface ServerProcess {
   url: string;
@@ -21,10 +39,12 @@ export interface ServerProcess {
 
 export async function startServer(options: { dataDir?: string; port?: number; env?: Record<string, string>; args?: string[] } = {}): Promise<ServerProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'hearth-test-'));
+  // Each test server gets its own cgroup parent, so a leaked sandbox is found and named by destroy().
+  const cgroupParent = `hearth-test/${path.basename(dataDir)}`;
   const child: ChildProcess = spawn(
     process.execPath,
     [path.join(PROJECT_ROOT, 'bin', 'hearth.js'), 'serve', '--port', String(options.port ?? 0), '--data-dir', dataDir, '--quiet', ...(options.args ?? [])],
-    { env: { ...process.env, HEARTH_API_KEY: TEST_API_KEY, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: { ...process.env, HEARTH_API_KEY: TEST_API_KEY, HEARTH_CGROUP_PARENT: cgroupParent, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -59,15 +79,28 @@ export async function startServer(options: { dataDir?: string; port?: number; en
       await stop();
       // A last server run with --kill-on-exit reaps whatever the previous one left running.
       const reaper = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'hearth.js'), 'serve', '--port', '0', '--data-dir', dataDir, '--quiet', '--kill-on-exit', '--pool', 'base=0'], {
-        env: { ...process.env, HEARTH_API_KEY: TEST_API_KEY },
+        env: { ...process.env, HEARTH_API_KEY: TEST_API_KEY, HEARTH_CGROUP_PARENT: cgroupParent },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
+      let reaperOutput = '';
+      reaper.stderr?.on('data', (chunk: Buffer) => (reaperOutput += chunk.toString()));
       await new Promise<void>((resolve) => {
         reaper.stdout?.on('data', (chunk: Buffer) => {
+          reaperOutput += chunk.toString();
           if (chunk.toString().includes('hearth listening on')) reaper.kill('SIGTERM');
         });
-        reaper.once('exit', () => resolve());
+        reaper.once('exit', (code, signal) => {
+          reaperOutput += `\n(reaper exited with ${signal ?? code})`;
+          resolve();
+        });
       });
+      const leaked = leftoverSandboxes(cgroupParent);
+      if (leaked.length > 0) {
+        const database = path.join(dataDir, 'hearth.db');
+        process.stderr.write(`leaked sandboxes ${leaked.join(', ')}; data dir kept at ${dataDir} (${database})\nserver output:\n${output}\nreaper output:\n${reaperOutput}\n`);
+        throw new Error(`server left ${leaked.length} sandbox(es) running: ${leaked.join(', ')}`);
+      }
+      removeCgroupParent(cgroupParent);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -1,5 +1,4 @@
 // The default backend: Linux namespaces + overlayfs + cgroup v1, with the native supervisor as PID 1.
-import { spawn } from 'node:child_process';
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import path from 'node:path';
 import { BackendMisconfiguredError, InternalError, UnsupportedError } from '../../errors/hearth-error.js';
@@ -14,6 +13,7 @@ import type {
 } from '../backend.js';
 import { availableControllers, cgroupPids, createSandboxCgroups, readUsage, removeSandboxCgroups, setFrozen } from './cgroup-v1.js';
 import { isSameProcess, processStartTicks } from './process-identity.js';
+import { LauncherSpawner } from './launcher-spawner.js';
 import { SANDBOX_UID_BASE, SANDBOX_UID_COUNT, writeSandboxIdentityFiles } from './sandbox-identity.js';
 
 export interface NamespacesBackendOptions {
@@ -43,7 +43,12 @@ function asRuntime(runtime: SandboxRuntime): NamespacesRuntime {
 export class NamespacesBackend implements Backend {
   readonly kind = 'namespaces';
 
-  constructor(private readonly options: NamespacesBackendOptions) {}
+  private readonly spawner: LauncherSpawner;
+  private readonly pendingRemovals = new Set<Promise<void>>();
+
+  constructor(private readonly options: NamespacesBackendOptions) {
+    this.spawner = new LauncherSpawner(options.supervisorBinary, options.launchTimeoutMs);
+  }
 
   capabilities(): BackendCapabilities {
     return {
@@ -123,30 +128,19 @@ export class NamespacesBackend implements Backend {
     return { runtime: { ...runtime }, endpoint: { socketPath } };
   }
 
-  private launch(args: string[]): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(this.options.supervisorBinary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new InternalError(`sandbox launcher did not finish within ${this.options.launchTimeoutMs} ms`));
-      }, this.options.launchTimeoutMs);
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.once('error', (error) => {
-        clearTimeout(timer);
-        reject(new BackendMisconfiguredError(`cannot run the supervisor launcher: ${error.message}`, { cause: error }));
-      });
-      child.once('close', (code) => {
-        clearTimeout(timer);
-        const pid = Number.parseInt(stdout.trim(), 10);
-        if (code === 0 && Number.isInteger(pid) && pid > 0) resolve(pid);
-        else reject(new InternalError(`sandbox launch failed (exit ${code}): ${stderr.trim() || 'no output'}`));
-      });
-    });
+  private async launch(args: string[]): Promise<number> {
+    const { exitStatus, output } = await this.spawner.launch(args);
+    const pid = Number.parseInt(output.trim(), 10);
+    if (exitStatus === 0 && Number.isInteger(pid) && pid > 0) return pid;
+    throw new InternalError(`sandbox launch failed (exit ${exitStatus}): ${output.trim() || 'no output'}`);
   }
 
+  async close(): Promise<void> {
+    this.spawner.close();
+    await Promise.allSettled([...this.pendingRemovals]);
+  }
+
+  /** Returns once every process is dead and the cgroups are gone; the sandbox's files are removed in the background. */
   async stop(runtime: SandboxRuntime): Promise<void> {
     const { hostPid, startTicks, dir, sandboxId } = asRuntime(runtime);
     if (await isSameProcess(hostPid, startTicks)) {
@@ -161,7 +155,21 @@ export class NamespacesBackend implements Backend {
 
   private async cleanup(sandboxId: string, dir: string): Promise<void> {
     await removeSandboxCgroups(this.options.cgroupParent, sandboxId, 5000);
-    await fs.rm(dir, { recursive: true, force: true, maxRetries: 3 });
+    const removal = fs
+      .rm(dir, { recursive: true, force: true, maxRetries: 3 })
+      .catch(() => undefined)
+      .finally(() => this.pendingRemovals.delete(removal));
+    this.pendingRemovals.add(removal);
+  }
+
+  async reapOrphans(keepSandboxIds: ReadonlySet<string>): Promise<number> {
+    let reaped = 0;
+    for (const name of await fs.readdir(this.options.sandboxesDir).catch(() => [] as string[])) {
+      if (keepSandboxIds.has(name)) continue;
+      await this.cleanup(name, path.join(this.options.sandboxesDir, name));
+      reaped += 1;
+    }
+    return reaped;
   }
 
   async isAlive(runtime: SandboxRuntime): Promise<boolean> {

@@ -15,6 +15,8 @@ export interface RpcCall {
   abortReason(): HearthError | undefined;
   /** Keepalive interval the client asked for (Keepalive-Ping-Interval, seconds), if any. */
   keepaliveMs: number | undefined;
+  /** When the Connect-Timeout-Ms deadline passes (epoch ms), if the client set one. */
+  deadlineAtMs: number | undefined;
 }
 
 export interface ServerStream {
@@ -62,10 +64,12 @@ function createCall(request: IncomingMessage, response: ServerResponse): { call:
   const controller = new AbortController();
   let reason: HearthError | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let deadlineAtMs: number | undefined;
   const timeoutHeader = request.headers['connect-timeout-ms'];
   if (typeof timeoutHeader === 'string' && timeoutHeader.length > 0) {
     const timeoutMs = Number(timeoutHeader);
     if (!Number.isInteger(timeoutMs) || timeoutMs < 0) throw new InvalidArgumentError('Connect-Timeout-Ms must be a non-negative integer');
+    deadlineAtMs = Date.now() + timeoutMs;
     timer = setTimeout(() => {
       reason = new DeadlineExceededError(`the call exceeded its deadline of ${timeoutMs} ms`);
       controller.abort(reason);
@@ -82,6 +86,7 @@ function createCall(request: IncomingMessage, response: ServerResponse): { call:
       signal: controller.signal,
       abortReason: () => reason,
       keepaliveMs: Number.isFinite(keepaliveSeconds) && keepaliveSeconds > 0 ? keepaliveSeconds * 1000 : undefined,
+      deadlineAtMs,
     },
     dispose: () => {
       if (timer) clearTimeout(timer);

@@ -67,11 +67,8 @@ function dataEvent(event: Extract<ProcessEvent, { kind: 'output' }>): JsonObject
   return { [key]: event.data.toString('base64') };
 }
 
-/**
- * Streams a process's events until it exits or the call ends. A call whose deadline passes
- * kills a process it started (a command timeout); a client that disconnects leaves it running.
- */
-async function streamProcess(live: LiveSandbox, pid: number, call: RpcCall, stream: ServerStream, subscribe: (listener: (event: ProcessEvent) => void) => () => void, killOnDeadline: boolean): Promise<void> {
+/** Streams a process's events until it exits or the call ends (deadline or client gone); the process itself keeps running. */
+async function streamProcess(pid: number, call: RpcCall, stream: ServerStream, subscribe: (listener: (event: ProcessEvent) => void) => () => void): Promise<void> {
   const wrap = (event: JsonObject): JsonObject => ({ event });
   stream.send(wrap({ start: { pid } }));
   let finished!: () => void;
@@ -90,9 +87,22 @@ async function streamProcess(live: LiveSandbox, pid: number, call: RpcCall, stre
     stopKeepalive();
     unsubscribe();
   }
-  if (call.abortReason() && killOnDeadline) {
-    await live.client.request(FrameType.signal, new Fields().add(FieldTag.pid, pid).add(FieldTag.signo, constants.signals.SIGKILL)).catch(() => undefined);
-  }
+}
+
+/**
+ * A started command may run until its call's deadline (E2B's command `timeoutMs`), whether or not
+ * the client is still connected; then its process group is killed.
+ */
+function killAtDeadline(live: LiveSandbox, pid: number, call: RpcCall): void {
+  if (call.deadlineAtMs === undefined) return;
+  const timer = setTimeout(() => {
+    remove();
+    void live.client.request(FrameType.signal, new Fields().add(FieldTag.pid, pid).add(FieldTag.signo, constants.signals.SIGKILL)).catch(() => undefined);
+  }, Math.max(0, call.deadlineAtMs - Date.now()));
+  timer.unref();
+  const remove = live.client.addProcessListener(pid, (event) => {
+    if (event.kind === 'exit') clearTimeout(timer);
+  });
 }
 
 export function createProcessService(): Record<string, RpcMethod<SandboxCallContext>> {
@@ -126,8 +136,9 @@ export function createProcessService(): Record<string, RpcMethod<SandboxCallCont
         const pid = await live.client.spawn(fields, (event) => (forward ? forward(event) : buffered.push(event)));
         const config: ProcessConfigRecord = { cmd, args, envs, cwd, tag };
         live.processConfigs.set(pid, config);
+        killAtDeadline(live, pid, call);
         try {
-          await streamProcess(live, pid, call, stream, (listener) => {
+          await streamProcess(pid, call, stream, (listener) => {
             for (const event of buffered.splice(0)) listener(event);
             forward = listener;
             return () => {
@@ -135,7 +146,7 @@ export function createProcessService(): Record<string, RpcMethod<SandboxCallCont
                 if (event.kind === 'exit') live.processConfigs.delete(pid);
               };
             };
-          }, true);
+          });
         } finally {
           if (!live.client.hasProcessListeners(pid)) live.processConfigs.delete(pid);
         }
@@ -149,7 +160,7 @@ export function createProcessService(): Record<string, RpcMethod<SandboxCallCont
           const listed = await live.client.request(FrameType.listProcesses);
           if (!listed.nestedAll(FieldTag.process).some((entry) => entry.int(FieldTag.pid) === pid)) throw new ProcessNotFoundError(`with pid ${pid}`);
         }
-        await streamProcess(live, pid, call, stream, (listener) => live.client.addProcessListener(pid, listener), false);
+        await streamProcess(pid, call, stream, (listener) => live.client.addProcessListener(pid, listener));
       },
     },
     List: {
