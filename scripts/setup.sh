@@ -12,6 +12,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 DEBIAN_PACKAGES=(bubblewrap mmdebstrap gcc libc6-dev make iproute2 procps)
+# The test suite drives the dashboard in Debian's Chromium.
+if [ "${1:-}" = "--with-browser" ]; then DEBIAN_PACKAGES+=(chromium); fi
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

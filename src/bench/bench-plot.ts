@@ -26,7 +26,7 @@ export function renderPlot(result: BenchResult): string {
   const ramp = result.ramp?.steps ?? [];
   const rampTop = top + latencyHeight + 80;
   const rampHeight = ramp.length ? 200 : 0;
-  const height = rampTop + rampHeight + (ramp.length ? 60 : 0);
+  const height = ramp.length ? rampTop + rampHeight + 60 : top + latencyHeight + 30;
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="12">`);
   parts.push(`<rect width="100%" height="100%" fill="white"/>`);

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { renderPlot } from '../bench/bench-plot.js';
 import { formatReport } from '../bench/bench-report.js';
 import { ALL_SCENARIOS, runBench, type ScenarioName } from '../bench/bench-runner.js';
-import { apiClientOptions } from './api-client.js';
+import { apiClientOptions, apiRequest } from './api-client.js';
 
 const HELP = `usage: hearth bench [--runs 200] [--warmup 10] [--ramp 1,10,50] [--density 100] [--only pool,cold,exec,ramp,density,floors]
                     [--template base] [--out bench-results] [--quick] [--drop-caches] [--url URL] [--api-key KEY]
@@ -58,8 +58,9 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
       lastLine = line;
     }
   };
+  const client = apiClientOptions(values);
   const result = await runBench({
-    client: apiClientOptions(values),
+    client,
     templateId: values.template,
     runs: positiveInt(values.runs ?? (quick ? '10' : '200'), '--runs'),
     warmup: positiveInt(values.warmup ?? (quick ? '2' : '10'), '--warmup'),
@@ -82,5 +83,10 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
   writeFileSync(svgPath, renderPlot(result));
   writeFileSync(path.join(values.out, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(`\nwrote ${jsonPath} and ${svgPath}\n`);
+  try {
+    await apiRequest(client, 'POST', '/admin/bench-results', result);
+  } catch (error) {
+    process.stderr.write(`could not hand the result to the server's dashboard: ${(error as Error).message}\n`);
+  }
   return 0;
 }

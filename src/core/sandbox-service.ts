@@ -1,5 +1,5 @@
 // Sandbox lifecycle: create, look up, list, extend, kill, expire and re-attach after a restart.
-import type { Backend, SandboxSpec } from '../backends/backend.js';
+import type { Backend, ResourceUsage, SandboxSpec } from '../backends/backend.js';
 import type { ServerConfig } from '../config/server-config.js';
 import {
   ConflictError,
@@ -93,6 +93,11 @@ export class SandboxService {
     readonly metrics: Metrics = new Metrics(),
   ) {
     this.pools = new PoolManager({ startPooled: (templateId) => this.startPooled(templateId), discard: (live, reason) => this.destroy(live, reason) }, log);
+  }
+
+  /** CPU time, memory and process count of a live sandbox, from its cgroups. */
+  async usage(live: LiveSandbox): Promise<ResourceUsage | undefined> {
+    return this.backend.usage(live.record.runtime);
   }
 
   /** Host pids of every process a live sandbox owns. */

@@ -10,6 +10,8 @@ import type { ApiKeyAuth } from './api-key-auth.js';
 import { registerSandboxRoutes } from './control-plane/sandbox-routes.js';
 import { registerTemplateRoutes } from './control-plane/template-routes.js';
 import { registerAdminRoutes } from './control-plane/admin-routes.js';
+import { registerBenchResultRoutes } from './control-plane/bench-result-routes.js';
+import { isDashboardAsset, serveDashboardAsset } from './dashboard-assets.js';
 import { createDataPlane, sandboxForSignedUrl } from './data-plane/data-plane.js';
 import { sendError, sendJson } from './http-io.js';
 import { Router } from './router.js';
@@ -27,6 +29,7 @@ export function createHttpServer(deps: HttpServerDeps): http.Server {
   registerSandboxRoutes(router, deps.sandboxes, deps.config);
   registerTemplateRoutes(router, deps.store);
   registerAdminRoutes(router, deps.sandboxes, deps.config);
+  registerBenchResultRoutes(router, deps.config.dataDir);
   const serveDataPlane = createDataPlane(deps.sandboxes, deps.config);
 
   const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (request, response) => {
@@ -41,6 +44,10 @@ export function createHttpServer(deps: HttpServerDeps): http.Server {
     const sandboxId = request.headers['e2b-sandbox-id'] ?? sandboxForSignedUrl(deps.sandboxes, url, request.method);
     if (typeof sandboxId === 'string' && sandboxId.length > 0) {
       await serveDataPlane(sandboxId, request, response, url);
+      return;
+    }
+    if (isDashboardAsset(request.method, url.pathname)) {
+      await serveDashboardAsset(url.pathname, response);
       return;
     }
     if (url.pathname === '/health') {

@@ -1,7 +1,7 @@
 // Operator API: pools, live statistics (latency percentiles, memory density) and Prometheus metrics.
 import type { SandboxService } from '../../core/sandbox-service.js';
 import { pssKiB, rssKiB } from '../../core/memory-accounting.js';
-import type { LatencyHistogram } from '../../core/metrics.js';
+import { LATENCY_BUCKETS_SECONDS, type LatencyHistogram } from '../../core/metrics.js';
 import { InvalidArgumentError } from '../../errors/hearth-error.js';
 import type { ServerConfig } from '../../config/server-config.js';
 import { readJson, sendJson } from '../http-io.js';
@@ -31,6 +31,22 @@ export function registerAdminRoutes(router: Router, sandboxes: SandboxService, c
     sendJson(response, 200, sandboxes.poolStats().find((pool) => pool.templateId === params['templateID']) ?? {});
   });
 
+  router.add('GET', '/admin/sandboxes', async ({ response }) => {
+    const rows = await Promise.all(
+      sandboxes.liveSandboxes().map(async (live) => ({
+        sandboxId: live.record.id,
+        templateId: live.record.templateId,
+        startedAt: new Date(live.record.startedAtMs).toISOString(),
+        endAt: new Date(live.record.endAtMs).toISOString(),
+        cpuCount: live.record.cpuCount,
+        memoryMiB: live.record.memoryMiB,
+        metadata: live.record.metadata,
+        usage: (await sandboxes.usage(live)) ?? null,
+      })),
+    );
+    sendJson(response, 200, rows);
+  });
+
   router.add('GET', '/admin/stats', async ({ response }) => {
     const { metrics } = sandboxes;
     sendJson(response, 200, {
@@ -40,6 +56,11 @@ export function registerAdminRoutes(router: Router, sandboxes: SandboxService, c
       creates: metrics.creates,
       createFailures: metrics.createFailures,
       createLatency: { pool_hit: latencySummary(metrics.createLatency.pool_hit), cold: latencySummary(metrics.createLatency.cold) },
+      histogram: {
+        boundsMs: LATENCY_BUCKETS_SECONDS.map((bound) => bound * 1000),
+        cumulativeCounts: { pool_hit: metrics.createLatency.pool_hit.counts, cold: metrics.createLatency.cold.counts },
+        totals: { pool_hit: metrics.createLatency.pool_hit.count, cold: metrics.createLatency.cold.count },
+      },
       pools: sandboxes.poolStats(),
     });
   });
