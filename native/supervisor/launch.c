@@ -99,6 +99,8 @@ static void mnt(const char *src, const char *dst, int kind, const char *type, un
     }
 }
 
+static int host_network; /* --network host: template builds share the host's network namespace */
+
 static void child(char **lowers, int nlow, const char *upper, const char *work, const char *merged,
                   const char *host, char **binds, int nbind, int lfd, int in_fd)
 {
@@ -148,13 +150,15 @@ static void child(char **lowers, int nlow, const char *upper, const char *work, 
         free(src);
     }
     if (host && sethostname(host, strlen(host)) < 0) fail("sethostname %s", host);
-    struct ifreq ifr = {0};
-    strcpy(ifr.ifr_name, "lo");
-    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0) fail("loopback");
-    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-    if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) fail("loopback up");
-    close(s);
+    if (!host_network) {
+        struct ifreq ifr = {0};
+        strcpy(ifr.ifr_name, "lo");
+        int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0) fail("loopback");
+        ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+        if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) fail("loopback up");
+        close(s);
+    }
     close(rootfd);
     if (chdir(merged) < 0) fail("chdir %s", merged);
     if (syscall(SYS_pivot_root, ".", ".") < 0) fail("pivot_root %s", merged);
@@ -202,6 +206,7 @@ int launch_main(int argc, char **argv)
         else if (!strcmp(o, "--cgroup-procs") && ncg < 64) cgroups[ncg++] = v;
         else if (!strcmp(o, "--bind") && nbind < 64) binds[nbind++] = v;
         else if (!strcmp(o, "--env")) add_env(v);
+        else if (!strcmp(o, "--network") && (!strcmp(v, "host") || !strcmp(v, "none"))) host_network = !strcmp(v, "host");
         else { errno = EINVAL; fail("option %s", o); }
     }
     if (!nlow || !upper || !work || !merged || !sock || !base || count < 6 || base + count > 0xffffffffUL) {
@@ -229,7 +234,7 @@ int launch_main(int argc, char **argv)
     }
     /* the merged root takes its owner from the upper dir: make it the sandbox's root */
     if (chown(upper, (uid_t)base, (gid_t)base) < 0) fail("chown %s", upper);
-    if (unshare(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWCGROUP) < 0)
+    if (unshare(CLONE_NEWUTS | CLONE_NEWIPC | (host_network ? 0 : CLONE_NEWNET) | CLONE_NEWPID | CLONE_NEWCGROUP) < 0)
         fail("unshare");
     int up[2], down[2];
     if (pipe2(up, O_CLOEXEC) < 0 || pipe2(down, O_CLOEXEC) < 0) fail("pipe");

@@ -18,7 +18,7 @@ static const char usage[] =
     "usage: hearth-supervisor serve (--listen-fd N | --listen PATH) [--env K=V]...\n"
     "       hearth-supervisor launch --lower DIR... --upper DIR --work DIR --merged DIR\n"
     "           --socket PATH --uid-base N --uid-count N [--hostname NAME]\n"
-    "           [--cgroup-procs FILE]... [--bind SRC:DST[:ro]]... [--env K=V]...\n"
+    "           [--cgroup-procs FILE]... [--bind SRC:DST[:ro]]... [--env K=V]... [--network none|host]\n"
     "       hearth-supervisor spawner   (launch requests on stdin, see spawner.c)\n";
 
 /* Listening Unix socket with mode 0600 (close-on-exec). -1 with errno set on failure. */

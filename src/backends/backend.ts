@@ -19,6 +19,10 @@ export interface SandboxSpec {
   pidsLimit: number;
   /** Environment every process in the sandbox starts from. */
   baseEnv: Record<string, string>;
+  /** `none`: a private network namespace with loopback only; `host`: shares the host's (template builds). */
+  network: 'none' | 'host';
+  /** A caller-owned writable layer (a template build step keeps it as a new layer); the backend never deletes it. */
+  upperDir?: string;
 }
 
 /** Where the host reaches the sandbox's supervisor. */

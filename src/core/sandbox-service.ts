@@ -34,6 +34,8 @@ export interface LiveSandbox {
   client: SupervisorClient;
   /** What each started process was asked to run, for Process.List. */
   processConfigs: Map<number, ProcessConfigRecord>;
+  /** Default working directory for commands (the template's WORKDIR), if it set one. */
+  templateWorkdir: string | undefined;
 }
 
 export interface SandboxPage {
@@ -45,6 +47,36 @@ const SUPERVISOR_CONNECT_TIMEOUT_MS = 5000;
 export const SANDBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 const WARM_UP_TIMEOUT_MS = 5000;
+const READY_TIMEOUT_MS = 60_000;
+const READY_POLL_MS = 100;
+
+/** Runs a command to completion in the sandbox and returns its exit code (128+signal when killed). */
+function runToExit(client: SupervisorClient, fields: Fields): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    client
+      .spawn(fields, (event) => {
+        if (event.kind === 'exit') resolve(event.exitCode ?? 128 + (event.signal ?? 9));
+      })
+      .catch(reject);
+  });
+}
+
+/**
+ * A template's start command runs in the background as the template's user; create returns only once the
+ * ready check exits 0 (so pooled sandboxes have passed it before they are frozen).
+ */
+async function startTemplateServices(client: SupervisorClient, template: TemplateRecord): Promise<void> {
+  const { startCmd, readyCmd, user, workdir } = template.config;
+  const command = (text: string): Fields => new Fields().addAll(FieldTag.arg, ['/bin/bash', '-l', '-c', text]).add(FieldTag.user, user).add(FieldTag.cwd, workdir);
+  if (startCmd) await client.spawn(command(startCmd).add(FieldTag.tag, 'hearth-start-command'), () => undefined);
+  if (!readyCmd) return;
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if ((await runToExit(client, command(readyCmd))) === 0) return;
+    if (Date.now() > deadline) throw new SandboxUnavailableError(`template ${template.id}: ready check \`${readyCmd}\` did not pass within ${READY_TIMEOUT_MS / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
+  }
+}
 
 /**
  * Runs what the first command of a claimed sandbox would run (a login bash as `user`), so its
@@ -174,19 +206,21 @@ export class SandboxService {
       cpuCount: record.cpuCount,
       memoryMiB: record.memoryMiB,
       pidsLimit: this.config.defaultPidsLimit,
-      baseEnv: { PATH: SANDBOX_PATH, LANG: 'C.UTF-8', E2B_SANDBOX: 'true', E2B_SANDBOX_ID: id, HEARTH_SANDBOX_ID: id },
+      baseEnv: { PATH: SANDBOX_PATH, LANG: 'C.UTF-8', ...template.config.env, E2B_SANDBOX: 'true', E2B_SANDBOX_ID: id, HEARTH_SANDBOX_ID: id },
+      network: 'none',
     };
     let runtime: Record<string, unknown> | undefined;
     try {
       const started = await this.backend.start(spec);
       runtime = started.runtime;
       const client = await SupervisorClient.connect({ socketPath: started.endpoint.socketPath, connectTimeoutMs: SUPERVISOR_CONNECT_TIMEOUT_MS });
+      await startTemplateServices(client, template);
       if (target === 'pooled') {
         await warmUp(client);
         await this.backend.freeze(runtime);
       }
       record = (await this.transition(record, target, { runtime })) ?? record;
-      const live: LiveSandbox = { record, client, processConfigs: new Map() };
+      const live: LiveSandbox = { record, client, processConfigs: new Map(), templateWorkdir: template.config.workdir };
       if (target === 'running') this.attach(live);
       await this.store.appendEvent({ atMs: Date.now(), sandboxId: id, type: target === 'running' ? 'sandbox.created' : 'sandbox.pooled', detail: { templateId: template.id } });
       return live;
@@ -350,7 +384,8 @@ export class SandboxService {
             socketPath: this.backend.endpoint(record.runtime).socketPath,
             connectTimeoutMs: SUPERVISOR_CONNECT_TIMEOUT_MS,
           });
-          const live: LiveSandbox = { record, client, processConfigs: new Map() };
+          const template = await this.store.getTemplate(record.templateId);
+          const live: LiveSandbox = { record, client, processConfigs: new Map(), templateWorkdir: template?.config.workdir };
           if (record.state === 'pooled') {
             await this.backend.freeze(record.runtime);
             this.pools.adopt(record.templateId, live);

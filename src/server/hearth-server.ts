@@ -6,8 +6,9 @@ import { NamespacesBackend } from '../backends/namespaces/namespaces-backend.js'
 import type { ServerConfig } from '../config/server-config.js';
 import type { Logger } from '../core/logger.js';
 import { SandboxService } from '../core/sandbox-service.js';
+import { TemplateService } from '../core/template-service.js';
 import { SqliteStore } from '../store/sqlite-store.js';
-import type { Store } from '../store/store.js';
+import { DEFAULT_TEMPLATE_CONFIG, type Store } from '../store/store.js';
 import { BASE_TEMPLATE_ID, baseTemplatePaths, ensureBaseTemplate } from '../templates/base-template.js';
 import { ApiKeyAuth } from './api-key-auth.js';
 import { createHttpServer, listen } from './http-server.js';
@@ -38,7 +39,9 @@ export async function startHearthServer(config: ServerConfig, log: Logger, apiKe
   await store.upsertTemplate({
     id: BASE_TEMPLATE_ID,
     aliases: [BASE_TEMPLATE_ID],
-    rootfsPath: baseTemplatePaths(config.templatesDir).rootfs,
+    layers: [baseTemplatePaths(config.templatesDir).rootfs],
+    config: DEFAULT_TEMPLATE_CONFIG,
+    buildMs: manifest.buildMs,
     createdAtMs: manifest.builtAtMs,
     cpuCount: config.defaultCpuCount,
     memoryMiB: config.defaultMemoryMiB,
@@ -62,7 +65,8 @@ export async function startHearthServer(config: ServerConfig, log: Logger, apiKe
   for (const [templateId, target] of Object.entries(config.poolTargets)) await sandboxes.setPoolTarget(templateId, target);
   await sandboxes.startPools();
 
-  const server: http.Server = createHttpServer({ config, sandboxes, store, auth, log });
+  const templates = new TemplateService(store, backend, config, log);
+  const server: http.Server = createHttpServer({ config, sandboxes, store, auth, templates, log });
   const address = await listen(server, config.host, config.port);
   const url = config.publicUrl ?? `http://${address.address}:${address.port}`;
   return {

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { ServerConfig } from '../config/server-config.js';
 import type { Logger } from '../core/logger.js';
 import type { SandboxService } from '../core/sandbox-service.js';
+import type { TemplateService } from '../core/template-service.js';
 import { HearthError, toHearthError } from '../errors/hearth-error.js';
 import type { Store } from '../store/store.js';
 import type { ApiKeyAuth } from './api-key-auth.js';
@@ -21,13 +22,14 @@ export interface HttpServerDeps {
   sandboxes: SandboxService;
   store: Store;
   auth: ApiKeyAuth;
+  templates: TemplateService;
   log: Logger;
 }
 
 export function createHttpServer(deps: HttpServerDeps): http.Server {
   const router = new Router();
   registerSandboxRoutes(router, deps.sandboxes, deps.config);
-  registerTemplateRoutes(router, deps.store);
+  registerTemplateRoutes(router, deps.store, deps.templates, deps.config);
   registerAdminRoutes(router, deps.sandboxes, deps.config);
   registerBenchResultRoutes(router, deps.config.dataDir);
   const serveDataPlane = createDataPlane(deps.sandboxes, deps.config);

@@ -49,4 +49,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
      template_id TEXT PRIMARY KEY,
      target INTEGER NOT NULL
    );`,
+  `ALTER TABLE templates ADD COLUMN layers TEXT NOT NULL DEFAULT '[]';
+   ALTER TABLE templates ADD COLUMN config TEXT NOT NULL DEFAULT '{}';
+   ALTER TABLE templates ADD COLUMN build_ms INTEGER NOT NULL DEFAULT 0;
+   UPDATE templates SET layers = json_array(rootfs_path);`,
 ];

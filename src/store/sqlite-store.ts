@@ -7,8 +7,10 @@ import type {
   SandboxListQuery,
   SandboxRecord,
   Store,
+  TemplateConfig,
   TemplateRecord,
 } from './store.js';
+import { DEFAULT_TEMPLATE_CONFIG } from './store.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 
 interface SandboxRow {
@@ -34,6 +36,9 @@ interface TemplateRow {
   id: string;
   aliases: string;
   rootfs_path: string;
+  layers: string;
+  config: string;
+  build_ms: number;
   created_at_ms: number;
   cpu_count: number;
   memory_mib: number;
@@ -91,7 +96,9 @@ function toTemplate(row: TemplateRow): TemplateRecord {
   return {
     id: row.id,
     aliases: JSON.parse(row.aliases) as string[],
-    rootfsPath: row.rootfs_path,
+    layers: JSON.parse(row.layers) as string[],
+    config: { ...DEFAULT_TEMPLATE_CONFIG, ...(JSON.parse(row.config) as Partial<TemplateConfig>) },
+    buildMs: row.build_ms,
     createdAtMs: row.created_at_ms,
     cpuCount: row.cpu_count,
     memoryMiB: row.memory_mib,
@@ -208,16 +215,20 @@ export class SqliteStore implements Store {
 
   async upsertTemplate(record: TemplateRecord): Promise<void> {
     this.sql(
-        `INSERT INTO templates (id, aliases, rootfs_path, created_at_ms, cpu_count, memory_mib, disk_mib, size_bytes, status)
-         VALUES (@id, @aliases, @rootfs_path, @created_at_ms, @cpu_count, @memory_mib, @disk_mib, @size_bytes, @status)
-         ON CONFLICT(id) DO UPDATE SET aliases=excluded.aliases, rootfs_path=excluded.rootfs_path,
+        `INSERT INTO templates (id, aliases, rootfs_path, layers, config, build_ms, created_at_ms, cpu_count, memory_mib, disk_mib, size_bytes, status)
+         VALUES (@id, @aliases, @rootfs_path, @layers, @config, @build_ms, @created_at_ms, @cpu_count, @memory_mib, @disk_mib, @size_bytes, @status)
+         ON CONFLICT(id) DO UPDATE SET aliases=excluded.aliases, rootfs_path=excluded.rootfs_path, layers=excluded.layers,
+           config=excluded.config, build_ms=excluded.build_ms,
            created_at_ms=excluded.created_at_ms, cpu_count=excluded.cpu_count, memory_mib=excluded.memory_mib,
            disk_mib=excluded.disk_mib, size_bytes=excluded.size_bytes, status=excluded.status`,
       )
       .run({
         id: record.id,
         aliases: JSON.stringify(record.aliases),
-        rootfs_path: record.rootfsPath,
+        rootfs_path: record.layers[0] ?? '',
+        layers: JSON.stringify(record.layers),
+        config: JSON.stringify(record.config),
+        build_ms: record.buildMs,
         created_at_ms: record.createdAtMs,
         cpu_count: record.cpuCount,
         memory_mib: record.memoryMiB,
@@ -233,6 +244,16 @@ export class SqliteStore implements Store {
     const byAlias = this.sql('SELECT templates.* FROM templates, json_each(templates.aliases) WHERE json_each.value = ?')
       .get(idOrAlias) as TemplateRow | undefined;
     return byAlias ? toTemplate(byAlias) : undefined;
+  }
+
+  async deleteTemplate(id: string): Promise<boolean> {
+    const result = this.sql('DELETE FROM templates WHERE id = ?').run(id);
+    this.sql('DELETE FROM pool_targets WHERE template_id = ?').run(id);
+    return result.changes > 0;
+  }
+
+  async countLiveSandboxesOfTemplate(templateId: string): Promise<number> {
+    return (this.sql(`SELECT COUNT(*) AS n FROM sandboxes WHERE template_id = ? AND state IN ('starting','pooled','running','paused','stopping')`).get(templateId) as { n: number }).n;
   }
 
   async listTemplates(): Promise<TemplateRecord[]> {

@@ -33,10 +33,27 @@ export interface SandboxListQuery {
   limit?: number;
 }
 
+/** How sandboxes of a template start: environment, user, working directory, start command and ready check. */
+export interface TemplateConfig {
+  env: Record<string, string>;
+  user: string;
+  workdir: string | undefined;
+  startCmd: string | undefined;
+  readyCmd: string | undefined;
+  exposedPorts: string[];
+  labels: Record<string, string>;
+}
+
+export const DEFAULT_TEMPLATE_CONFIG: TemplateConfig = { env: {}, user: 'user', workdir: undefined, startCmd: undefined, readyCmd: undefined, exposedPorts: [], labels: {} };
+
 export interface TemplateRecord {
   id: string;
   aliases: string[];
-  rootfsPath: string;
+  /** The read-only root filesystem as overlay lower layers, topmost first. */
+  layers: string[];
+  config: TemplateConfig;
+  /** How long the last build took, and which build made it. */
+  buildMs: number;
   createdAtMs: number;
   cpuCount: number;
   memoryMiB: number;
@@ -78,6 +95,9 @@ export interface Store {
   upsertTemplate(record: TemplateRecord): Promise<void>;
   getTemplate(idOrAlias: string): Promise<TemplateRecord | undefined>;
   listTemplates(): Promise<TemplateRecord[]>;
+  deleteTemplate(id: string): Promise<boolean>;
+  /** Sandboxes of the template that still hold its layers (anything not killed or failed). */
+  countLiveSandboxesOfTemplate(templateId: string): Promise<number>;
 
   insertApiKey(record: ApiKeyRecord): Promise<void>;
   findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;

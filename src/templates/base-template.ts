@@ -89,38 +89,63 @@ export async function ensureBaseTemplate(templatesDir: string, onProgress: (line
   const existing = await readBaseTemplate(templatesDir);
   if (existing) return existing;
   const paths = baseTemplatePaths(templatesDir);
-  const staging = `${paths.rootfs}.staging`;
+  onProgress(`building base template (Debian ${BASE_SUITE} via mmdebstrap, about a minute)...`);
+  const manifest = await buildDebianRootfs(paths, BASE_SUITE, BASE_PACKAGES, recipeHash(), onProgress);
+  onProgress(`base template ready in ${(manifest.buildMs / 1000).toFixed(1)} s (${(manifest.sizeBytes / 1048576).toFixed(0)} MiB)`);
+  return manifest;
+}
+
+/** mmdebstrap a suite with packages and user `user`, shift ownership into the sandbox range, write the manifest. */
+async function buildDebianRootfs(
+  paths: { dir: string; rootfs: string; manifest: string },
+  suite: string,
+  packages: readonly string[],
+  hash: string,
+  onProgress: (line: string) => void,
+): Promise<BaseTemplateManifest> {
+  const staging = `${paths.rootfs}.staging-${process.pid}`;
   await fs.mkdir(paths.dir, { recursive: true });
   await fs.rm(staging, { recursive: true, force: true });
   const startedAtMs = Date.now();
-  onProgress(`building base template (Debian ${BASE_SUITE} via mmdebstrap, about a minute)...`);
   const mirror = process.env['HEARTH_DEBIAN_MIRROR'] ?? 'http://deb.debian.org/debian';
   await run(
     'mmdebstrap',
-    [
-      '--mode=root',
-      '--variant=minbase',
-      `--include=${BASE_PACKAGES.join(',')}`,
-      ...CUSTOMIZE_HOOKS.map((hook) => `--customize-hook=${hook}`),
-      BASE_SUITE,
-      staging,
-      mirror,
-    ],
+    ['--mode=root', '--variant=minbase', `--include=${packages.join(',')}`, ...CUSTOMIZE_HOOKS.map((hook) => `--customize-hook=${hook}`), suite, staging, mirror],
     (line) => onProgress(`  ${line}`),
   );
   onProgress('shifting file ownership into the sandbox uid range...');
   shiftOwnership(staging, SANDBOX_UID_BASE);
-  await fs.rm(paths.rootfs, { recursive: true, force: true });
-  await fs.rename(staging, paths.rootfs);
+  try {
+    await fs.rename(staging, paths.rootfs);
+  } catch (error) {
+    // Another build of the same recipe finished first: keep its copy.
+    await fs.rm(staging, { recursive: true, force: true });
+    if ((error as NodeJS.ErrnoException).code !== 'ENOTEMPTY' && (error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
   const manifest: BaseTemplateManifest = {
-    recipeHash: recipeHash(),
-    suite: BASE_SUITE,
-    packages: BASE_PACKAGES,
+    recipeHash: hash,
+    suite,
+    packages: [...packages],
     builtAtMs: Date.now(),
     buildMs: Date.now() - startedAtMs,
     sizeBytes: await directorySize(paths.rootfs),
   };
   await fs.writeFile(paths.manifest, JSON.stringify(manifest, null, 2));
-  onProgress(`base template ready in ${(manifest.buildMs / 1000).toFixed(1)} s (${(manifest.sizeBytes / 1048576).toFixed(0)} MiB)`);
   return manifest;
+}
+
+/** A Debian image for Dockerfile FROM lines, built once per suite and package set and cached. */
+export async function ensureDebianImage(templatesDir: string, name: string, suite: string, packages: readonly string[], onProgress: (line: string) => void): Promise<string> {
+  const hash = createHash('sha256').update(JSON.stringify({ suite, packages, CUSTOMIZE_HOOKS, SANDBOX_UID_BASE, version: 1 })).digest('hex').slice(0, 16);
+  const dir = path.join(templatesDir, 'images', name.replace(/[^a-zA-Z0-9._-]/g, '_'), hash);
+  const paths = { dir, rootfs: path.join(dir, 'rootfs'), manifest: path.join(dir, 'manifest.json') };
+  try {
+    await fs.access(paths.manifest);
+    return paths.rootfs;
+  } catch {
+    // not built yet
+  }
+  onProgress(`building image ${name} (Debian ${suite} via mmdebstrap, cached after this build)...`);
+  await buildDebianRootfs(paths, suite, packages, hash, onProgress);
+  return paths.rootfs;
 }

@@ -1,7 +1,7 @@
 // The Store contract suite: every Store implementation runs these same tests.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { SandboxRecord, Store } from '../../src/store/store.js';
+import { DEFAULT_TEMPLATE_CONFIG, type SandboxRecord, type Store } from '../../src/store/store.js';
 
 function sandbox(id: string, overrides: Partial<SandboxRecord> = {}): SandboxRecord {
   return {
@@ -67,13 +67,16 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
   test(`${name}: templates by id or alias, api keys by hash, events`, async () => {
     const store = await open();
     try {
-      await store.upsertTemplate({ id: 'tpl1', aliases: ['python'], rootfsPath: '/x', createdAtMs: 1, cpuCount: 1, memoryMiB: 256, diskMiB: 0, sizeBytes: 10, status: 'ready' });
+      await store.upsertTemplate({ id: 'tpl1', aliases: ['python'], layers: ['/x'], config: DEFAULT_TEMPLATE_CONFIG, buildMs: 5, createdAtMs: 1, cpuCount: 1, memoryMiB: 256, diskMiB: 0, sizeBytes: 10, status: 'ready' });
       assert.equal((await store.getTemplate('python'))?.id, 'tpl1');
-      assert.equal((await store.getTemplate('tpl1'))?.rootfsPath, '/x');
+      assert.deepEqual((await store.getTemplate('tpl1'))?.layers, ['/x']);
       assert.equal(await store.getTemplate('nope'), undefined);
-      await store.upsertTemplate({ id: 'tpl1', aliases: ['python3'], rootfsPath: '/y', createdAtMs: 2, cpuCount: 1, memoryMiB: 256, diskMiB: 0, sizeBytes: 10, status: 'ready' });
+      await store.upsertTemplate({ id: 'tpl1', aliases: ['python3'], layers: ['/y', '/z'], config: { ...DEFAULT_TEMPLATE_CONFIG, startCmd: 'serve' }, buildMs: 5, createdAtMs: 2, cpuCount: 1, memoryMiB: 256, diskMiB: 0, sizeBytes: 10, status: 'ready' });
       assert.equal(await store.getTemplate('python'), undefined);
+      assert.equal((await store.getTemplate('python3'))?.config.startCmd, 'serve');
+      assert.deepEqual((await store.getTemplate('python3'))?.layers, ['/y', '/z']);
       assert.equal((await store.listTemplates()).length, 1);
+      assert.equal(await store.countLiveSandboxesOfTemplate('tpl1'), 0);
       assert.equal(await store.countApiKeys(), 0);
       await store.insertApiKey({ id: 'k1', keyHash: 'hash1', prefix: 'hearth_ab', createdAtMs: 1 });
       assert.equal((await store.findApiKeyByHash('hash1'))?.id, 'k1');

@@ -86,14 +86,14 @@ export class NamespacesBackend implements Backend {
 
   async start(spec: SandboxSpec): Promise<StartedSandbox> {
     const dir = path.join(this.options.sandboxesDir, spec.sandboxId);
-    const upper = path.join(dir, 'upper');
+    const upper = spec.upperDir ?? path.join(dir, 'upper');
     const work = path.join(dir, 'work');
     const merged = path.join(dir, 'root');
     const socketPath = path.join(dir, 'supervisor.sock');
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    await Promise.all([fs.mkdir(upper), fs.mkdir(work), fs.mkdir(merged)]);
+    await Promise.all([spec.upperDir ? Promise.resolve() : fs.mkdir(upper), fs.mkdir(work), fs.mkdir(merged)]);
     await fs.chown(upper, SANDBOX_UID_BASE, SANDBOX_UID_BASE);
-    await writeSandboxIdentityFiles(upper, spec.hostname);
+    if (!spec.upperDir) await writeSandboxIdentityFiles(upper, spec.hostname);
     const procsFiles = await createSandboxCgroups(this.options.cgroupParent, spec.sandboxId, {
       memoryMiB: spec.memoryMiB,
       pidsLimit: spec.pidsLimit,
@@ -101,7 +101,7 @@ export class NamespacesBackend implements Backend {
     });
     const args = [
       'launch',
-      '--lower', spec.template.rootfsPath,
+      ...spec.template.layers.flatMap((layer) => ['--lower', layer]),
       '--upper', upper,
       '--work', work,
       '--merged', merged,
@@ -111,6 +111,7 @@ export class NamespacesBackend implements Backend {
       '--uid-count', String(SANDBOX_UID_COUNT),
       ...procsFiles.flatMap((file) => ['--cgroup-procs', file]),
       ...Object.entries(spec.baseEnv).flatMap(([key, value]) => ['--env', `${key}=${value}`]),
+      '--network', spec.network,
     ];
     let hostPid: number;
     try {

@@ -114,7 +114,7 @@ export function createProcessService(): Record<string, RpcMethod<SandboxCallCont
         const cmd = requiredString(field(processMessage, 'cmd'), 'process.cmd');
         const args = stringArray(field(processMessage, 'args'), 'process.args');
         const envs = stringMapField(field(processMessage, 'envs'), 'process.envs');
-        const cwd = optionalString(field(processMessage, 'cwd'), 'process.cwd') || undefined;
+        const cwd = optionalString(field(processMessage, 'cwd'), 'process.cwd') || live.templateWorkdir;
         const tag = optionalString(field(message, 'tag'), 'tag');
         const stdin = optionalBool(field(message, 'stdin'), 'stdin') ?? false;
         const pty = optionalObject(field(message, 'pty'), 'pty');

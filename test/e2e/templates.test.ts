@@ -1,0 +1,139 @@
+// Templates from Dockerfiles: build, cache, logs, start command and ready check, aliases, deletion, errors.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { Sandbox } from 'e2b';
+import { runCli, startServer, useServerEnv, type ServerProcess } from '../helpers/server-process.js';
+
+let server: ServerProcess;
+const contextDir = mkdtempSync(path.join(os.tmpdir(), 'hearth-context-'));
+
+function dockerfile(lastLine: string): string {
+  return [
+    'FROM base',
+    'ARG GREETING_WORD=hello',
+    'ENV GREETING="${GREETING_WORD} from the template" APP_PORT=8080',
+    'RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends hello > /dev/null && rm -rf /var/lib/apt/lists/*',
+    'WORKDIR /srv/app',
+    'COPY index.html ./',
+    'COPY --chown=user:user notes.txt /home/user/notes.txt',
+    'CMD python3 -m http.server ${APP_PORT} --directory /srv/app',
+    lastLine,
+  ].join('\n');
+}
+
+before(async () => {
+  writeFileSync(path.join(contextDir, 'index.html'), '<h1>served from a template</h1>\n');
+  writeFileSync(path.join(contextDir, 'notes.txt'), 'copied notes\n');
+  writeFileSync(path.join(contextDir, 'secret.env'), 'TOKEN=do-not-copy\n');
+  writeFileSync(path.join(contextDir, '.dockerignore'), '*.env\n');
+  server = await startServer();
+  useServerEnv(server);
+});
+after(async () => {
+  await server.destroy();
+  rmSync(contextDir, { recursive: true, force: true });
+});
+
+function writeDockerfile(name: string, text: string): string {
+  const file = path.join(contextDir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+test('a Dockerfile builds a template whose sandboxes have its packages, files, env, workdir and running service', async () => {
+  const file = writeDockerfile('Dockerfile', dockerfile('LABEL stage=one'));
+  const built = await runCli(server, ['template', 'build', '-f', file, '-t', 'web', contextDir, '--ready-cmd', 'curl -sf http://127.0.0.1:8080/ > /dev/null']);
+  assert.equal(built.code, 0, built.stdout + built.stderr);
+  assert.match(built.stdout, /step 4\/9 \(line 4\): RUN apt-get/);
+  assert.match(built.stdout, /template web ready/);
+  const sbx = await Sandbox.create('web');
+  try {
+    assert.equal((await sbx.commands.run('hello')).stdout, 'Hello, world!\n');
+    assert.equal((await sbx.commands.run('echo "$GREETING"')).stdout, 'hello from the template\n');
+    assert.equal((await sbx.commands.run('pwd')).stdout, '/srv/app\n');
+    assert.equal((await sbx.commands.run('curl -s http://127.0.0.1:8080/index.html')).stdout, '<h1>served from a template</h1>\n', 'the start command serves HTTP once create returns');
+    assert.equal(await sbx.files.read('/home/user/notes.txt'), 'copied notes\n');
+    assert.equal((await sbx.files.getInfo('/home/user/notes.txt')).owner, 'user');
+    assert.equal(await sbx.files.exists('/srv/app/secret.env'), false, '.dockerignore keeps files out');
+    assert.equal(await sbx.files.exists('/etc/resolv.conf'), false, 'build-time DNS is not baked in');
+    assert.ok((await sbx.commands.list()).some((p) => p.args.join(' ').includes('http.server')), 'the start command is a listed process');
+  } finally {
+    await sbx.kill();
+  }
+  const inspected = JSON.parse((await runCli(server, ['template', 'inspect', 'web'])).stdout) as { layers: number; sizeBytes: number; buildMs: number; config: { startCmd: string } };
+  assert.ok(inspected.layers >= 5);
+  assert.ok(inspected.sizeBytes > 0 && inspected.buildMs > 0);
+  assert.match(inspected.config.startCmd, /http\.server/);
+});
+
+test('changing the last line rebuilds only that step and says so', async () => {
+  // Layers are cached across runs on one machine: a fresh last line guarantees exactly one step to build.
+  const nonce = `${Date.now()}-${process.pid}`;
+  const file = writeDockerfile('Dockerfile', dockerfile(`RUN echo changed ${nonce} > /srv/app/changed.txt`));
+  const rebuilt = await runCli(server, ['template', 'build', '-f', file, '-t', 'web', contextDir, '--ready-cmd', 'curl -sf http://127.0.0.1:8080/ > /dev/null']);
+  assert.equal(rebuilt.code, 0, rebuilt.stderr);
+  assert.match(rebuilt.stdout, /RUN apt-get.*\[cached\]/);
+  assert.match(rebuilt.stdout, /COPY index\.html \.\/\s+\[cached\]/);
+  assert.doesNotMatch(rebuilt.stdout, /RUN echo changed.*\[cached\]/);
+  assert.match(rebuilt.stdout, /1 built, 4 from cache/);
+  const sbx = await Sandbox.create('web');
+  try {
+    assert.equal(await sbx.files.read('/srv/app/changed.txt'), `changed ${nonce}\n`);
+  } finally {
+    await sbx.kill();
+  }
+});
+
+test('a broken Dockerfile fails with its line number and keeps nothing', async () => {
+  const unsupported = await runCli(server, ['template', 'build', '-f', writeDockerfile('Bad1', 'FROM base\nRUN true\nVOLUME /data\n'), '-t', 'bad', contextDir]);
+  assert.notEqual(unsupported.code, 0);
+  assert.match(unsupported.stdout + unsupported.stderr, /Dockerfile line 3: VOLUME is not supported/);
+  const failing = await runCli(server, ['template', 'build', '-f', writeDockerfile('Bad2', 'FROM base\nRUN echo fine\nRUN exit 7\n'), '-t', 'bad', contextDir]);
+  assert.notEqual(failing.code, 0);
+  assert.match(failing.stdout + failing.stderr, /Dockerfile line 3: RUN failed with exit code 7/);
+  const missing = await runCli(server, ['template', 'build', '-f', writeDockerfile('Bad3', 'FROM base\nCOPY nowhere.txt /x\n'), '-t', 'bad', contextDir]);
+  assert.match(missing.stdout + missing.stderr, /Dockerfile line 2: COPY source nowhere.txt was not found/);
+  const escape = await runCli(server, ['template', 'build', '-f', writeDockerfile('Bad4', 'FROM base\nCOPY ../../etc/passwd /x\n'), '-t', 'bad', contextDir]);
+  assert.match(escape.stdout + escape.stderr, /outside the build context/);
+  const registry = await runCli(server, ['template', 'build', '-f', writeDockerfile('Bad5', 'FROM ubuntu:22.04\n'), '-t', 'bad', contextDir]);
+  assert.match(registry.stdout + registry.stderr, /Dockerfile line 1: FROM ubuntu:22.04: there is no registry/);
+  assert.equal((await fetch(`${server.url}/templates/bad`, { headers: { 'x-api-key': server.apiKey } })).status, 404);
+});
+
+test('concurrent builds of different templates both succeed', async () => {
+  const first = writeDockerfile('DockerfileA', 'FROM base\nRUN echo a > /a.txt\n');
+  const second = writeDockerfile('DockerfileB', 'FROM base\nRUN echo b > /b.txt\n');
+  const [a, b] = await Promise.all([
+    runCli(server, ['template', 'build', '-f', first, '-t', 'tpl-a', contextDir]),
+    runCli(server, ['template', 'build', '-f', second, '-t', 'tpl-b', contextDir]),
+  ]);
+  assert.equal(a.code, 0, a.stderr);
+  assert.equal(b.code, 0, b.stderr);
+  const sbx = await Sandbox.create('tpl-b');
+  try {
+    assert.equal(await sbx.files.read('/b.txt'), 'b\n');
+    assert.equal(await sbx.files.exists('/a.txt'), false);
+  } finally {
+    await sbx.kill();
+  }
+});
+
+test('templates can be aliased, listed, and deleted only when unused', async () => {
+  assert.equal((await runCli(server, ['template', 'alias', 'tpl-a', 'alpha'])).code, 0);
+  const listed = await runCli(server, ['template', 'ls']);
+  assert.match(listed.stdout, /^tpl-a\s+alpha\s/m);
+  const sbx = await Sandbox.create('alpha');
+  try {
+    assert.equal(await sbx.files.read('/a.txt'), 'a\n');
+    const refused = await runCli(server, ['template', 'rm', 'tpl-a']);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /409.*in use by 1 sandbox/);
+  } finally {
+    await sbx.kill();
+  }
+  assert.equal((await runCli(server, ['template', 'rm', 'alpha'])).code, 0);
+  await assert.rejects(Sandbox.create('tpl-a'), /not found/);
+});
