@@ -3,6 +3,8 @@ import { runServe } from './serve-command.js';
 import { runTemplate } from './template-command.js';
 import { runPool } from './pool-command.js';
 import { runBenchCommand } from './bench-command.js';
+import { runBudget } from './budget-command.js';
+import { runCost } from './cost-command.js';
 
 const HELP = `hearth: self-hosted sandboxes for AI agents with an E2B-compatible API
 
@@ -12,6 +14,8 @@ usage:
   hearth pool ls                       pools: target, ready, claims, misses
   hearth pool set TEMPLATE SIZE        resize a template's warm pool
   hearth bench [--quick] [--runs N]    p50/p95/p99 of create, exec, ramp, density and floors
+  hearth budget --target T --start S   latency budget: what each sandbox start leaves for inference
+  hearth cost --per-day N --exec D     req/s, compute hours, cost per day and month, pool break-even
   hearth template build-base [--templates-dir DIR]
   hearth help
 
@@ -30,6 +34,10 @@ async function main(argv: string[]): Promise<number> {
       return runPool(rest);
     case 'bench':
       return runBenchCommand(rest);
+    case 'budget':
+      return runBudget(rest);
+    case 'cost':
+      return runCost(rest);
     case undefined:
     case 'help':
     case '--help':
