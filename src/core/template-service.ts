@@ -6,7 +6,8 @@ import type { Backend } from '../backends/backend.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { ConflictError, InvalidArgumentError, TemplateNotFoundError, toHearthError } from '../errors/hearth-error.js';
 import type { Store, TemplateRecord } from '../store/store.js';
-import { buildTemplate } from '../templates/builder/template-builder.js';
+import { buildTemplate, parseDockerfile } from '../templates/builder/template-builder.js';
+import type { Instruction } from '../templates/dockerfile/dockerfile-instructions.js';
 import type { Logger } from './logger.js';
 
 export interface BuildJob {
@@ -17,6 +18,8 @@ export interface BuildJob {
   finishedAtMs: number | undefined;
   error: string | undefined;
   lines: string[];
+  /** Timestamps of `lines`, for E2B's log entries. */
+  lineTimesMs: number[];
   cachedSteps: number;
   builtSteps: number;
   listeners: Set<(line: string | undefined) => void>;
@@ -24,7 +27,8 @@ export interface BuildJob {
 
 export interface BuildCommand {
   name: string;
-  dockerfile: string;
+  /** A Dockerfile's text, or instructions already translated (the e2b SDK's template builder). */
+  source: { kind: 'dockerfile'; text: string } | { kind: 'instructions'; instructions: Instruction[] };
   contextDir: string;
   buildArgs: Record<string, string>;
   startCmd: string | undefined;
@@ -44,21 +48,41 @@ export class TemplateService {
     private readonly log: Logger,
   ) {}
 
-  /** Starts a build and returns at once; follow it with job()/subscribe(). */
-  async startBuild(command: BuildCommand): Promise<BuildJob> {
+  private readonly reserved = new Map<string, { name: string; cpuCount: number | undefined; memoryMiB: number | undefined }>();
+
+  /** The e2b SDK first asks for a build id, uploads files, then triggers the build with that id. */
+  reserveBuild(name: string, cpuCount: number | undefined, memoryMiB: number | undefined): { buildId: string } {
+    if (!NAME_PATTERN.test(name)) throw new InvalidArgumentError(`template name "${name}" must be lowercase letters, digits, '.', '_' or '-'`);
+    if (name === 'base') throw new InvalidArgumentError('"base" is the built-in template; pick another name');
+    const buildId = `bld_${randomBytes(8).toString('hex')}`;
+    this.reserved.set(buildId, { name, cpuCount, memoryMiB });
+    return { buildId };
+  }
+
+  reservation(buildId: string, name: string): { cpuCount: number | undefined; memoryMiB: number | undefined } {
+    const reserved = this.reserved.get(buildId);
+    if (!reserved || reserved.name !== name) throw new TemplateNotFoundError(`build ${buildId} of ${name}`);
+    return reserved;
+  }
+
+  /** Starts a build and returns at once; follow it with job() and its listeners. */
+  async startBuild(command: BuildCommand, reservedBuildId?: string): Promise<BuildJob> {
     if (!NAME_PATTERN.test(command.name)) throw new InvalidArgumentError(`template name "${command.name}" must be lowercase letters, digits, '.', '_' or '-'`);
     if (command.name === 'base') throw new InvalidArgumentError('"base" is the built-in template; pick another name');
     if (this.buildingNames.has(command.name)) throw new ConflictError(`template "${command.name}" is already being built`);
     const stat = await fs.stat(command.contextDir).catch(() => undefined);
     if (!stat?.isDirectory()) throw new InvalidArgumentError(`build context ${command.contextDir} is not a directory on the server`);
+    const reservation = reservedBuildId ? this.reserved.get(reservedBuildId) : undefined;
+    if (reservedBuildId) this.reserved.delete(reservedBuildId);
     const job: BuildJob = {
-      buildId: `bld_${randomBytes(8).toString('hex')}`,
+      buildId: reservedBuildId ?? `bld_${randomBytes(8).toString('hex')}`,
       templateId: command.name,
       status: 'building',
       startedAtMs: Date.now(),
       finishedAtMs: undefined,
       error: undefined,
       lines: [],
+      lineTimesMs: [],
       cachedSteps: 0,
       builtSteps: 0,
       listeners: new Set(),
@@ -70,15 +94,18 @@ export class TemplateService {
     const logFile = createWriteStream(path.join(logsDir, `${job.buildId}.log`));
     const emit = (line: string): void => {
       job.lines.push(line);
+      job.lineTimesMs.push(Date.now());
       logFile.write(`${line}\n`);
       for (const listener of job.listeners) listener(line);
     };
     void (async () => {
       try {
         emit(`building template ${command.name} (${job.buildId})`);
+        const instructions = command.source.kind === 'dockerfile' ? parseDockerfile(command.source.text, new Map(Object.entries(command.buildArgs))).instructions : command.source.instructions;
         const result = await buildTemplate(
           {
-            dockerfile: command.dockerfile,
+            instructions,
+            defaultBuildUser: command.source.kind === 'dockerfile' ? 'root' : 'user',
             contextDir: command.contextDir,
             buildArgs: new Map(Object.entries(command.buildArgs)),
             startCmd: command.startCmd,
@@ -99,8 +126,8 @@ export class TemplateService {
           config: result.config,
           buildMs: Date.now() - job.startedAtMs,
           createdAtMs: Date.now(),
-          cpuCount: this.config.defaultCpuCount,
-          memoryMiB: this.config.defaultMemoryMiB,
+          cpuCount: reservation?.cpuCount ?? this.config.defaultCpuCount,
+          memoryMiB: reservation?.memoryMiB ?? this.config.defaultMemoryMiB,
           diskMiB: 0,
           sizeBytes: result.sizeBytes,
           status: 'ready',

@@ -10,6 +10,7 @@ import type { Store } from '../store/store.js';
 import type { ApiKeyAuth } from './api-key-auth.js';
 import { registerSandboxRoutes } from './control-plane/sandbox-routes.js';
 import { registerTemplateRoutes } from './control-plane/template-routes.js';
+import { createUploadStore, isTemplateUpload, registerSdkTemplateRoutes, serveTemplateUpload } from './control-plane/sdk-template-routes.js';
 import { registerAdminRoutes } from './control-plane/admin-routes.js';
 import { registerBenchResultRoutes } from './control-plane/bench-result-routes.js';
 import { isDashboardAsset, serveDashboardAsset } from './dashboard-assets.js';
@@ -30,6 +31,8 @@ export function createHttpServer(deps: HttpServerDeps): http.Server {
   const router = new Router();
   registerSandboxRoutes(router, deps.sandboxes, deps.config);
   registerTemplateRoutes(router, deps.store, deps.templates, deps.config);
+  const uploads = createUploadStore(deps.config);
+  registerSdkTemplateRoutes(router, deps.templates, uploads, deps.config);
   registerAdminRoutes(router, deps.sandboxes, deps.config);
   registerBenchResultRoutes(router, deps.config.dataDir);
   const serveDataPlane = createDataPlane(deps.sandboxes, deps.config);
@@ -46,6 +49,15 @@ export function createHttpServer(deps: HttpServerDeps): http.Server {
     const sandboxId = request.headers['e2b-sandbox-id'] ?? sandboxForSignedUrl(deps.sandboxes, url, request.method);
     if (typeof sandboxId === 'string' && sandboxId.length > 0) {
       await serveDataPlane(sandboxId, request, response, url);
+      return;
+    }
+    if (isTemplateUpload(request.method, url.pathname)) {
+      try {
+        await serveTemplateUpload(uploads, request, response, url);
+      } catch (error) {
+        if (!request.complete) response.setHeader('connection', 'close');
+        sendError(response, error);
+      }
       return;
     }
     if (isDashboardAsset(request.method, url.pathname)) {

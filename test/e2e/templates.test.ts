@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { Sandbox } from 'e2b';
+import { Sandbox, Template } from 'e2b';
 import { runCli, startServer, useServerEnv, type ServerProcess } from '../helpers/server-process.js';
 
 let server: ServerProcess;
@@ -136,4 +136,31 @@ test('templates can be aliased, listed, and deleted only when unused', async () 
   }
   assert.equal((await runCli(server, ['template', 'rm', 'alpha'])).code, 0);
   await assert.rejects(Sandbox.create('tpl-a'), /not found/);
+});
+
+test("the e2b SDK's template workflow builds a template Sandbox.create can use", async () => {
+  writeFileSync(path.join(contextDir, 'sdk-page.html'), '<p>built through the SDK</p>\n');
+  const logs: string[] = [];
+  const template = Template({ fileContextPath: contextDir })
+    .fromTemplate('base')
+    .copy('sdk-page.html', '/srv/sdk/index.html')
+    .setEnvs({ SDK_VAR: 'from-sdk' })
+    .runCmd(`echo "$SDK_VAR" > /srv/sdk/env.txt && id -un > /srv/sdk/whoami.txt`, { user: 'root' })
+    .setWorkdir('/srv/sdk')
+    .setStartCmd('python3 -m http.server 8090 --directory /srv/sdk', 'curl -sf http://127.0.0.1:8090/ > /dev/null');
+  await Template.build(template, 'sdk-web', { onBuildLogs: (entry) => void logs.push(entry.message) });
+  assert.ok(logs.some((line) => line.includes('template sdk-web ready')), logs.join('\n'));
+  const sbx = await Sandbox.create('sdk-web');
+  try {
+    assert.equal((await sbx.commands.run('curl -s http://127.0.0.1:8090/index.html')).stdout, '<p>built through the SDK</p>\n');
+    assert.equal(await sbx.files.read('/srv/sdk/env.txt'), 'from-sdk\n');
+    assert.equal(await sbx.files.read('/srv/sdk/whoami.txt'), 'root\n');
+    assert.equal((await sbx.commands.run('pwd')).stdout, '/srv/sdk\n');
+  } finally {
+    await sbx.kill();
+  }
+  assert.equal(await Template.exists('sdk-web'), true);
+  assert.equal(await Template.exists('never-built'), false);
+  const broken = Template({ fileContextPath: contextDir }).fromTemplate('base').runCmd('exit 3');
+  await assert.rejects(Template.build(broken, 'sdk-broken'), /RUN failed with exit code 3/);
 });

@@ -73,7 +73,7 @@ export function registerTemplateRoutes(router: Router, store: Store, templates: 
     if (!name || !dockerfile || !contextDir) throw new InvalidArgumentError('name, dockerfile (its text) and contextDir (a directory on the server) are required');
     const job = await templates.startBuild({
       name,
-      dockerfile,
+      source: { kind: 'dockerfile', text: dockerfile },
       contextDir,
       buildArgs: stringMap(body['buildArgs'], 'buildArgs'),
       startCmd: optionalText(body['startCmd'], 'startCmd'),

@@ -84,7 +84,7 @@ async function ensureParents(layerRoot: string, target: string, uid: number, gid
 }
 
 /** Writes the planned files into the layer's directory with the given host uid/gid. */
-export async function applyCopy(contextDir: string, plan: CopyPlan, layerRoot: string, hostUid: number, hostGid: number, parentOwner: { uid: number; gid: number }): Promise<void> {
+export async function applyCopy(contextDir: string, plan: CopyPlan, layerRoot: string, hostUid: number, hostGid: number, parentOwner: { uid: number; gid: number }, mode?: number): Promise<void> {
   for (const entry of plan.entries) {
     const from = path.join(contextDir, entry.source);
     const to = path.join(layerRoot, entry.destination);
@@ -97,7 +97,7 @@ export async function applyCopy(contextDir: string, plan: CopyPlan, layerRoot: s
       await fs.symlink(await fs.readlink(from), to);
     } else if (stat.isFile()) {
       await fs.copyFile(from, to);
-      await fs.chmod(to, stat.mode & 0o7777);
+      await fs.chmod(to, mode ?? stat.mode & 0o7777);
     } else {
       continue;
     }

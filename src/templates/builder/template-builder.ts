@@ -6,7 +6,7 @@ import type { Backend } from '../../backends/backend.js';
 import { SANDBOX_UID_BASE } from '../../backends/namespaces/sandbox-identity.js';
 import { DEFAULT_TEMPLATE_CONFIG, type TemplateConfig } from '../../store/store.js';
 import type { Instruction } from '../dockerfile/dockerfile-instructions.js';
-import { DockerfileError, parseDockerfile } from '../dockerfile/dockerfile-parser.js';
+import { DockerfileError } from '../dockerfile/dockerfile-parser.js';
 import { resolveBaseImage, type TemplateLookup } from './base-images.js';
 import { applyCopy, planCopy } from './context-copy.js';
 import { DockerIgnore } from './dockerignore.js';
@@ -14,8 +14,13 @@ import { LayerStore, directoryBytes } from './layer-store.js';
 import { resolveOwner } from './passwd-lookup.js';
 import { runBuildStep } from './run-step.js';
 
+export { parseDockerfile } from '../dockerfile/dockerfile-parser.js';
+
 export interface BuildRequest {
-  dockerfile: string;
+  /** The instructions, from a Dockerfile or from the e2b SDK's template builder. */
+  instructions: Instruction[];
+  /** Who RUN steps run as until a USER step: root for Dockerfiles (Docker's rule), `user` for SDK templates (E2B's). */
+  defaultBuildUser: string;
   contextDir: string;
   buildArgs: Map<string, string>;
   startCmd: string | undefined;
@@ -50,7 +55,7 @@ function shellForm(command: string[] | string): string {
 }
 
 export async function buildTemplate(request: BuildRequest, deps: BuilderDeps): Promise<BuildResult> {
-  const { instructions } = parseDockerfile(request.dockerfile, request.buildArgs);
+  const { instructions } = request;
   const layerStore = new LayerStore(path.join(deps.templatesDir, 'layers'));
   const ignore = new DockerIgnore(await fs.readFile(path.join(request.contextDir, '.dockerignore'), 'utf8').catch(() => ''));
   const from = instructions[0]?.kind === 'arg' ? instructions.find((i) => i.kind === 'from') : instructions[0];
@@ -61,7 +66,7 @@ export async function buildTemplate(request: BuildRequest, deps: BuilderDeps): P
   const inherited = base.config ?? DEFAULT_TEMPLATE_CONFIG;
   const env: Record<string, string> = { ...inherited.env };
   const args: Record<string, string> = {};
-  let buildUser = 'root';
+  let buildUser = request.defaultBuildUser;
   let runtimeUser = base.config ? inherited.user : 'user';
   let workdir = inherited.workdir ?? '/';
   let workdirSet = inherited.workdir !== undefined;
@@ -111,9 +116,9 @@ export async function buildTemplate(request: BuildRequest, deps: BuilderDeps): P
     let plan: Awaited<ReturnType<typeof planCopy>> | undefined;
     if (instruction.kind === 'copy') {
       plan = await planCopy(request.contextDir, instruction.sources, instruction.destination, workdir, ignore, instruction.line);
-      parts.push(instruction.sources, instruction.destination, instruction.chown, plan.digest);
+      parts.push(instruction.sources, instruction.destination, instruction.chown, instruction.mode, plan.digest);
     } else if (instruction.kind === 'run') {
-      parts.push(instruction.command, args);
+      parts.push(instruction.command, args, instruction.user);
     } else if (instruction.kind === 'workdir') {
       parts.push(instruction.path);
     }
@@ -141,7 +146,7 @@ export async function buildTemplate(request: BuildRequest, deps: BuilderDeps): P
           upperDir: fsDir,
           argv,
           env: { ...args, ...env },
-          user: buildUser.split(':')[0] ?? 'root',
+          user: (instruction.user ?? buildUser).split(':')[0] ?? 'root',
           cwd: workdir,
           onOutput: (text) => {
             for (const line of text.split('\n')) if (line.trim()) deps.log(`  | ${line}`);
@@ -153,7 +158,7 @@ export async function buildTemplate(request: BuildRequest, deps: BuilderDeps): P
         const ownerSpec = instruction.chown ?? '0:0';
         const owner = await resolveOwner(layers, ownerSpec);
         if (!owner) throw new DockerfileError(instruction.line, `COPY --chown=${ownerSpec}: no such user or group in the image`);
-        await applyCopy(request.contextDir, plan, fsDir, owner.uid + SANDBOX_UID_BASE, owner.gid + SANDBOX_UID_BASE, { uid: SANDBOX_UID_BASE, gid: SANDBOX_UID_BASE });
+        await applyCopy(request.contextDir, plan, fsDir, owner.uid + SANDBOX_UID_BASE, owner.gid + SANDBOX_UID_BASE, { uid: SANDBOX_UID_BASE, gid: SANDBOX_UID_BASE }, instruction.mode);
       } else if (instruction.kind === 'workdir') {
         const owner = (await resolveOwner(layers, buildUser)) ?? { uid: 0, gid: 0 };
         const target = path.join(fsDir, workdir);

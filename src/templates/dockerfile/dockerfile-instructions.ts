@@ -9,8 +9,8 @@ export interface SourceLine {
 
 export type Instruction =
   | (SourceLine & { kind: 'from'; image: string })
-  | (SourceLine & { kind: 'run'; command: string[] | string })
-  | (SourceLine & { kind: 'copy'; sources: string[]; destination: string; chown: string | undefined; fromUrl: false })
+  | (SourceLine & { kind: 'run'; command: string[] | string; user?: string })
+  | (SourceLine & { kind: 'copy'; sources: string[]; destination: string; chown: string | undefined; fromUrl: false; mode?: number })
   | (SourceLine & { kind: 'env'; values: Array<[string, string]> })
   | (SourceLine & { kind: 'arg'; name: string; defaultValue: string | undefined })
   | (SourceLine & { kind: 'workdir'; path: string })
