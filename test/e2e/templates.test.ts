@@ -164,3 +164,35 @@ test("the e2b SDK's template workflow builds a template Sandbox.create can use",
   const broken = Template({ fileContextPath: contextDir }).fromTemplate('base').runCmd('exit 3');
   await assert.rejects(Template.build(broken, 'sdk-broken'), /RUN failed with exit code 3/);
 });
+
+test('FROM a Debian suite, USER for later steps, and a warm pool of a built template', async () => {
+  const file = writeDockerfile('DockerfileDebian', [
+    'FROM debian:bookworm',
+    'RUN test -f /etc/debian_version && id -u user',
+    'USER user',
+    'RUN whoami > /home/user/built-as.txt',
+    'CMD sleep infinity',
+  ].join('\n'));
+  const built = await runCli(server, ['template', 'build', '-f', file, '-t', 'plain-debian', contextDir]);
+  assert.equal(built.code, 0, built.stdout + built.stderr);
+  const pool = await runCli(server, ['pool', 'set', 'plain-debian', '1']);
+  assert.equal(pool.code, 0, pool.stderr);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const pools = (await (await fetch(`${server.url}/admin/pools`, { headers: { 'x-api-key': server.apiKey } })).json()) as Array<{ templateId: string; ready: number }>;
+    if (pools.find((p) => p.templateId === 'plain-debian')?.ready === 1) break;
+    assert.ok(Date.now() < deadline, 'the template pool fills');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const sbx = await Sandbox.create('plain-debian');
+  try {
+    assert.equal(await sbx.files.read('/home/user/built-as.txt'), 'user\n');
+    assert.match((await sbx.commands.run('cat /etc/debian_version')).stdout, /^12\./);
+    assert.ok((await sbx.commands.list()).some((p) => p.args.join(' ').includes('sleep infinity')), 'the pooled sandbox already runs its start command');
+    const refused = await runCli(server, ['template', 'rm', 'plain-debian']);
+    assert.match(refused.stderr, /in use/);
+  } finally {
+    await sbx.kill();
+  }
+  assert.equal((await runCli(server, ['pool', 'set', 'plain-debian', '0'])).code, 0);
+});
