@@ -20,6 +20,7 @@ import {
 } from '../insight/latency-budget.js';
 import { START_OPTION_ALIASES, START_OPTION_KEYS, START_OPTION_LABELS, loadMeasuredStarts, type MeasuredStarts, type StartOptionKey } from '../insight/start-sources.js';
 import { apiClientOptions } from './api-client.js';
+import { normalizeModelArgv, parseOrUsageError, runWithUsageErrors } from './model-command-input.js';
 import { formatTable } from './format-table.js';
 
 const HELP = `usage: hearth budget --target 200ms (--start 27ms | --measured [BENCH.json]) [--split 30/25/35/10]
@@ -54,29 +55,10 @@ Worked example:
 
 const VALUE_FLAGS = new Set(['target', 'split', 'start', 'measured', 'compare', 'url', 'api-key']);
 
-/** Lets `--target -5ms` reach our own check, and `--measured` stand alone without a file. */
-function normalizeArgv(argv: string[]): string[] {
-  const out: string[] = [];
-  for (let index = 0; index < argv.length; index += 1) {
-    const token = argv[index] ?? '';
-    const next = argv[index + 1];
-    const name = token.startsWith('--') && !token.includes('=') ? token.slice(2) : undefined;
-    if (name === 'measured' && (next === undefined || next.startsWith('-'))) {
-      out.push('--measured=');
-    } else if (name !== undefined && VALUE_FLAGS.has(name) && next !== undefined && /^-[\d.]/.test(next)) {
-      out.push(`${token}=${next}`);
-      index += 1;
-    } else {
-      out.push(token);
-    }
-  }
-  return out;
-}
-
 function parseFlags(argv: string[]) {
-  try {
-    return parseArgs({
-      args: normalizeArgv(argv),
+  return parseOrUsageError(() =>
+    parseArgs({
+      args: normalizeModelArgv(argv, VALUE_FLAGS),
       options: {
         target: { type: 'string' },
         split: { type: 'string' },
@@ -89,10 +71,8 @@ function parseFlags(argv: string[]) {
         help: { type: 'boolean', default: false },
       },
       strict: true,
-    }).values;
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message.replace(/\s*\n\s*/g, ' '), { cause: error });
-  }
+    }).values,
+  );
 }
 
 type RowSource = 'fixed' | 'measured' | 'not measured';
@@ -258,11 +238,5 @@ async function budget(argv: string[]): Promise<number> {
 }
 
 export async function runBudget(argv: string[]): Promise<number> {
-  try {
-    return await budget(argv);
-  } catch (error) {
-    if (!(error instanceof InvalidArgumentError)) throw error;
-    process.stderr.write(`hearth budget: ${error.message}\n`);
-    return 2;
-  }
+  return runWithUsageErrors('budget', () => budget(argv));
 }

@@ -6,6 +6,7 @@ import { DAYS_PER_MONTH, costReport, type CostInputs, type CostReport, type Star
 import { formatDuration, formatMs, formatNumber, parseDurationMs, parseRatePerSecond } from '../insight/duration-units.js';
 import { loadMeasuredStarts, type MeasuredStarts } from '../insight/start-sources.js';
 import { apiClientOptions } from './api-client.js';
+import { normalizeModelArgv, parseOrUsageError, runWithUsageErrors } from './model-command-input.js';
 import { formatTable } from './format-table.js';
 
 const DEFAULT_FAST = '27ms';
@@ -54,29 +55,10 @@ Worked examples:
 
 const VALUE_FLAGS = new Set(['per-day', 'exec', 'vcpu-price', 'mem-price', 'vcpus', 'mem-gib', 'pool', 'idle-mem-gib', 'start-fast', 'start-slow', 'measured', 'url', 'api-key']);
 
-/** Lets `--exec -5ms` reach our own check, and `--measured` stand alone without a file. */
-function normalizeArgv(argv: string[]): string[] {
-  const out: string[] = [];
-  for (let index = 0; index < argv.length; index += 1) {
-    const token = argv[index] ?? '';
-    const next = argv[index + 1];
-    const name = token.startsWith('--') && !token.includes('=') ? token.slice(2) : undefined;
-    if (name === 'measured' && (next === undefined || next.startsWith('-'))) {
-      out.push('--measured=');
-    } else if (name !== undefined && VALUE_FLAGS.has(name) && next !== undefined && /^-[\d.$]/.test(next)) {
-      out.push(`${token}=${next}`);
-      index += 1;
-    } else {
-      out.push(token);
-    }
-  }
-  return out;
-}
-
 function parseFlags(argv: string[]) {
-  try {
-    return parseArgs({
-      args: normalizeArgv(argv),
+  return parseOrUsageError(() =>
+    parseArgs({
+      args: normalizeModelArgv(argv, VALUE_FLAGS),
       options: {
         'per-day': { type: 'string' },
         exec: { type: 'string' },
@@ -95,10 +77,8 @@ function parseFlags(argv: string[]) {
         help: { type: 'boolean', default: false },
       },
       strict: true,
-    }).values;
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message.replace(/\s*\n\s*/g, ' '), { cause: error });
-  }
+    }).values,
+  );
 }
 
 interface ChosenStart {
@@ -208,11 +188,5 @@ async function cost(argv: string[]): Promise<number> {
 }
 
 export async function runCost(argv: string[]): Promise<number> {
-  try {
-    return await cost(argv);
-  } catch (error) {
-    if (!(error instanceof InvalidArgumentError)) throw error;
-    process.stderr.write(`hearth cost: ${error.message}\n`);
-    return 2;
-  }
+  return runWithUsageErrors('cost', () => cost(argv));
 }
