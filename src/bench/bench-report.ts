@@ -39,7 +39,7 @@ export function formatReport(result: BenchResult): string {
   if (result.density) {
     const d = result.density;
     out.push('');
-    out.push(`density: ${d.sandboxes} idle sandboxes, PSS per sandbox mean ${(d.meanPssKiB / 1024).toFixed(2)} MiB, p50 ${(d.p50PssKiB / 1024).toFixed(2)} MiB, max ${(d.maxPssKiB / 1024).toFixed(2)} MiB; server RSS ${(d.serverRssBeforeKiB / 1024).toFixed(0)} → ${(d.serverRssKiB / 1024).toFixed(0)} MiB`);
+    out.push(`density: ${d.sandboxes} idle sandboxes, PSS per sandbox mean ${(d.meanPssKiB / 1024).toFixed(2)} MiB, p50 ${(d.p50PssKiB / 1024).toFixed(2)} MiB, max ${(d.maxPssKiB / 1024).toFixed(2)} MiB (memory cgroup charge, page cache and kernel memory included: mean ${(d.meanCgroupMemoryKiB / 1024).toFixed(2)} MiB); server RSS ${(d.serverRssBeforeKiB / 1024).toFixed(0)} → ${(d.serverRssKiB / 1024).toFixed(0)} MiB`);
   }
   out.push('');
   out.push(formatTable(

@@ -14,6 +14,8 @@ export interface DensityResult {
   meanPssKiB: number;
   p50PssKiB: number;
   maxPssKiB: number;
+  /** What the sandbox's memory cgroup is charged (page cache and kernel memory included), for comparison with PSS. */
+  meanCgroupMemoryKiB: number;
   serverRssKiB: number;
   serverRssBeforeKiB: number;
 }

@@ -7,7 +7,7 @@ import { percentile } from './latency-stats.js';
 
 interface DensityReport {
   serverRssKiB: number;
-  sandboxes: Array<{ sandboxId: string; processes: number; pssKiB: number }>;
+  sandboxes: Array<{ sandboxId: string; processes: number; pssKiB: number; cgroupMemoryKiB: number }>;
 }
 
 export async function measureDensity(context: BenchContext, count: number): Promise<DensityResult> {
@@ -21,12 +21,15 @@ export async function measureDensity(context: BenchContext, count: number): Prom
     await new Promise((resolve) => setTimeout(resolve, 500));
     const report = await apiRequest<DensityReport>(context.client, 'GET', '/admin/density');
     const ours = new Set(sandboxes.map((sandbox) => sandbox.sandboxId));
-    const pss = report.sandboxes.filter((row) => ours.has(row.sandboxId)).map((row) => row.pssKiB).sort((a, b) => a - b);
+    const rows = report.sandboxes.filter((row) => ours.has(row.sandboxId));
+    const pss = rows.map((row) => row.pssKiB).sort((a, b) => a - b);
+    const cgroupMemory = rows.map((row) => row.cgroupMemoryKiB);
     return {
       sandboxes: pss.length,
       meanPssKiB: pss.reduce((sum, value) => sum + value, 0) / Math.max(pss.length, 1),
       p50PssKiB: percentile(pss, 50),
       maxPssKiB: pss[pss.length - 1] ?? 0,
+      meanCgroupMemoryKiB: cgroupMemory.reduce((sum, value) => sum + value, 0) / Math.max(cgroupMemory.length, 1),
       serverRssKiB: report.serverRssKiB,
       serverRssBeforeKiB: before.serverRssKiB,
     };

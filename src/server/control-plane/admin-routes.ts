@@ -69,7 +69,8 @@ export function registerAdminRoutes(router: Router, sandboxes: SandboxService, c
     const rows = await Promise.all(
       sandboxes.liveSandboxes().map(async (live) => {
         const pids = await sandboxes.sandboxPids(live);
-        return { sandboxId: live.record.id, processes: pids.length, pssKiB: await pssKiB(pids) };
+        const usage = await sandboxes.usage(live);
+        return { sandboxId: live.record.id, processes: pids.length, pssKiB: await pssKiB(pids), cgroupMemoryKiB: Math.round((usage?.memoryBytes ?? 0) / 1024) };
       }),
     );
     sendJson(response, 200, { serverPid: process.pid, serverRssKiB: await rssKiB(process.pid), serverPssKiB: await pssKiB([process.pid]), sandboxes: rows });
