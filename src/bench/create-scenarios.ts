@@ -9,33 +9,30 @@ async function createAndRun(context: BenchContext): Promise<{ latencyMs: number;
   return { latencyMs: elapsedMs(started), sandbox };
 }
 
-/** Every timed run starts with a ready sandbox in the pool, so each one is a pool hit. */
-export async function measurePoolHits(context: BenchContext, previousTarget: number): Promise<number[]> {
-  await setPoolTarget(context, Math.max(previousTarget, 4));
+/** Runs warm-up plus timed create→first-output cycles, each followed by an untimed kill. */
+async function measureCreates(context: BenchContext, label: string, beforeEach: () => Promise<void>): Promise<number[]> {
   const samples: number[] = [];
   const total = context.warmup + context.runs;
   for (let index = 0; index < total; index += 1) {
-    await waitForPool(context, 1);
+    await beforeEach();
     const { latencyMs, sandbox } = await createAndRun(context);
     await sandbox.kill();
     if (index >= context.warmup) samples.push(latencyMs);
-    context.progress('create→first output (pool hit)', index + 1, total);
+    context.progress(label, index + 1, total);
   }
   return samples;
+}
+
+/** Every timed run starts with a ready sandbox in the pool, so each one is a pool hit. */
+export async function measurePoolHits(context: BenchContext, previousTarget: number): Promise<number[]> {
+  await setPoolTarget(context, Math.max(previousTarget, 4));
+  return measureCreates(context, 'create→first output (pool hit)', () => waitForPool(context, 1));
 }
 
 /** The pool is emptied (target 0) so every create starts a sandbox from scratch. */
 export async function measureColdStarts(context: BenchContext): Promise<number[]> {
   await setPoolTarget(context, 0);
-  const samples: number[] = [];
-  const total = context.warmup + context.runs;
-  for (let index = 0; index < total; index += 1) {
-    const { latencyMs, sandbox } = await createAndRun(context);
-    await sandbox.kill();
-    if (index >= context.warmup) samples.push(latencyMs);
-    context.progress('create→first output (cold)', index + 1, total);
-  }
-  return samples;
+  return measureCreates(context, 'create→first output (cold)', async () => undefined);
 }
 
 export async function measureExecRoundTrip(context: BenchContext): Promise<number[]> {

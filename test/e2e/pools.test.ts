@@ -6,15 +6,9 @@ import { after, before, test } from 'node:test';
 import { Sandbox } from 'e2b';
 import { runCli, startServer, useServerEnv, type ServerProcess } from '../helpers/server-process.js';
 import { eventually } from '../helpers/sandbox-fixture.js';
+import type { PoolStats } from '../../src/core/pool-manager.js';
 
-interface PoolRow {
-  templateId: string;
-  target: number;
-  ready: number;
-  starting: number;
-  claims: number;
-  misses: number;
-}
+type PoolRow = PoolStats;
 
 let server: ServerProcess;
 before(async () => {
