@@ -90,6 +90,36 @@ async function streamProcess(pid: number, call: RpcCall, stream: ServerStream, s
 }
 
 /**
+ * Holds a new process's events until its Start stream attaches, so output sent between SPAWN's reply
+ * and the attach is not lost; after the stream detaches (client gone) events are dropped, not kept.
+ */
+class EventRelay {
+  private queued: ProcessEvent[] | undefined = [];
+  private target: ((event: ProcessEvent) => void) | undefined;
+  exited = false;
+
+  constructor(private readonly onExit: () => void) {}
+
+  readonly push = (event: ProcessEvent): void => {
+    if (this.target) this.target(event);
+    else this.queued?.push(event);
+    if (event.kind === 'exit') {
+      this.exited = true;
+      this.onExit();
+    }
+  };
+
+  attach(listener: (event: ProcessEvent) => void): () => void {
+    for (const event of this.queued?.splice(0) ?? []) listener(event);
+    this.target = listener;
+    return () => {
+      this.target = undefined;
+      this.queued = undefined;
+    };
+  }
+}
+
+/**
  * A started command may run until its call's deadline (E2B's command `timeoutMs`), whether or not
  * the client is still connected; then its process group is killed.
  */
@@ -131,25 +161,14 @@ export function createProcessService(): Record<string, RpcMethod<SandboxCallCont
           fields.add(FieldTag.ptyCols, optionalUint(field(size, 'cols'), 'pty.size.cols') ?? 80);
           fields.add(FieldTag.ptyRows, optionalUint(field(size, 'rows'), 'pty.size.rows') ?? 24);
         }
-        const buffered: ProcessEvent[] = [];
-        let forward: ((event: ProcessEvent) => void) | undefined;
-        const pid = await live.client.spawn(fields, (event) => (forward ? forward(event) : buffered.push(event)));
+        let pid = 0;
+        const relay = new EventRelay(() => live.processConfigs.delete(pid));
+        pid = await live.client.spawn(fields, relay.push);
         const config: ProcessConfigRecord = { cmd, args, envs, cwd, tag };
-        live.processConfigs.set(pid, config);
+        // A command can exit before its SPAWN reply is handled here; then there is nothing to remember.
+        if (!relay.exited) live.processConfigs.set(pid, config);
         killAtDeadline(live, pid, call);
-        try {
-          await streamProcess(pid, call, stream, (listener) => {
-            for (const event of buffered.splice(0)) listener(event);
-            forward = listener;
-            return () => {
-              forward = (event) => {
-                if (event.kind === 'exit') live.processConfigs.delete(pid);
-              };
-            };
-          });
-        } finally {
-          if (!live.client.hasProcessListeners(pid)) live.processConfigs.delete(pid);
-        }
+        await streamProcess(pid, call, stream, (listener) => relay.attach(listener));
       },
     },
     Connect: {
