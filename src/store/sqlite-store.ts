@@ -47,9 +47,6 @@ interface TemplateRow {
   status: string;
 }
 
-/** States whose end time the reaper enforces; pooled sandboxes have no end time until claimed. */
-const EXPIRING_STATES = "('starting','running','paused','stopping')";
-
 function toSandbox(row: SandboxRow): SandboxRecord {
   return {
     id: row.id,
@@ -205,12 +202,6 @@ export class SqliteStore implements Store {
     const limit = query.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(query.limit))}` : '';
     const sql = `SELECT * FROM sandboxes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at_ms, id${limit}`;
     return (this.db.prepare(sql).all(params) as SandboxRow[]).map(toSandbox);
-  }
-
-  async listExpiredSandboxes(nowMs: number): Promise<SandboxRecord[]> {
-    const rows = this.sql(`SELECT * FROM sandboxes WHERE state IN ${EXPIRING_STATES} AND end_at_ms <= ?`)
-      .all(nowMs) as SandboxRow[];
-    return rows.map(toSandbox);
   }
 
   async upsertTemplate(record: TemplateRecord): Promise<void> {

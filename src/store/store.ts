@@ -89,8 +89,6 @@ export interface Store {
   updateSandbox(id: string, patch: Partial<Omit<SandboxRecord, 'id'>>): Promise<SandboxRecord | undefined>;
   getSandbox(id: string): Promise<SandboxRecord | undefined>;
   listSandboxes(query: SandboxListQuery): Promise<SandboxRecord[]>;
-  /** Live sandboxes whose end time has passed. */
-  listExpiredSandboxes(nowMs: number): Promise<SandboxRecord[]>;
 
   upsertTemplate(record: TemplateRecord): Promise<void>;
   getTemplate(idOrAlias: string): Promise<TemplateRecord | undefined>;
