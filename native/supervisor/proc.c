@@ -1,5 +1,7 @@
 /* Processes: spawn, output, stdin, signals, reaping, EXIT ordering. */
 #include "sv.h"
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -30,6 +32,21 @@ struct proc {
     char *tag, *cwd;
     struct buf spec;                    /* raw ARG/ENV fields for LIST_PROCESSES */
 };
+
+/* Sandbox processes keep Docker's default capability set and lose the rest from their bounding set,
+ * so even the sandbox's root cannot open raw sockets, load BPF, trace, or administer the network. */
+static void drop_dangerous_capabilities(void)
+{
+    static const int dropped[] = {
+        CAP_NET_RAW, CAP_NET_ADMIN, CAP_SYS_ADMIN, CAP_SYS_MODULE, CAP_SYS_RAWIO, CAP_SYS_PTRACE,
+        CAP_SYS_PACCT, CAP_SYS_BOOT, CAP_SYS_NICE, CAP_SYS_RESOURCE, CAP_SYS_TIME, CAP_SYS_TTY_CONFIG,
+        CAP_LEASE, CAP_AUDIT_CONTROL, CAP_MAC_OVERRIDE, CAP_MAC_ADMIN, CAP_SYSLOG, CAP_WAKE_ALARM,
+        CAP_BLOCK_SUSPEND, CAP_AUDIT_READ, CAP_LINUX_IMMUTABLE, CAP_IPC_LOCK, CAP_IPC_OWNER,
+        CAP_DAC_READ_SEARCH, CAP_BPF, CAP_PERFMON, CAP_CHECKPOINT_RESTORE,
+    };
+    for (size_t i = 0; i < sizeof dropped / sizeof dropped[0]; i++) prctl(PR_CAPBSET_DROP, dropped[i], 0, 0, 0);
+}
+
 static struct proc *procs;
 static struct { pid_t pid; int status; } pend[1024];
 static int npend;
@@ -290,6 +307,7 @@ static void spawn(const struct msg *m)
                 goto fail;
         } else if (dup2(fds[0], 0) < 0 || dup2(fds[3], 1) < 0 || dup2(fds[5], 2) < 0) goto fail;
         rep[0] = 1;
+        if (sv_root) drop_dangerous_capabilities();
         if (sv_root && (setgroups((size_t)u.ngroups, u.groups) < 0 || setresgid(u.gid, u.gid, u.gid) < 0 ||
                         setresuid(u.uid, u.uid, u.uid) < 0)) goto fail;
         rep[0] = 2;

@@ -1,0 +1,81 @@
+// Escape attempts against the namespaces backend: each must fail, as root inside the sandbox where that is the stronger test.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, test } from 'node:test';
+import { CommandExitError, Sandbox } from 'e2b';
+import { startServer, useServerEnv, type ServerProcess } from '../helpers/server-process.js';
+import { withSandbox } from '../helpers/sandbox-fixture.js';
+
+let server: ServerProcess;
+before(async () => {
+  server = await startServer();
+  useServerEnv(server);
+});
+after(async () => server.destroy());
+
+/** Runs a command expected to fail; returns its combined output for the assertion message. */
+async function mustFail(sbx: Sandbox, command: string, user: 'root' | 'user' = 'root'): Promise<string> {
+  try {
+    const result = await sbx.commands.run(command, { user });
+    assert.fail(`"${command}" succeeded as ${user}: ${result.stdout}${result.stderr}`);
+  } catch (error) {
+    if (!(error instanceof CommandExitError)) throw error;
+    return error.stdout + error.stderr;
+  }
+}
+
+const PYTHON = (code: string): string => `python3 -c ${JSON.stringify(code)}`;
+
+test('mounting, kernel modules and raw sockets fail even for sandbox root', async () => {
+  await withSandbox(async (sbx) => {
+    await mustFail(sbx, 'mount -t tmpfs none /mnt');
+    await mustFail(sbx, 'mount --bind / /mnt');
+    await mustFail(sbx, PYTHON('import socket; socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)'));
+    await mustFail(sbx, PYTHON('import socket; socket.socket(socket.AF_PACKET, socket.SOCK_RAW)'));
+    await mustFail(sbx, 'ip link add dummy0 type dummy');
+    await mustFail(sbx, 'echo 1 > /proc/sys/kernel/sysrq');
+    await mustFail(sbx, 'cat /proc/1/environ');
+  });
+});
+
+test('the supervisor cannot be traced or signalled to death by sandbox root', async () => {
+  await withSandbox(async (sbx) => {
+    const attach = 'import ctypes, sys; libc = ctypes.CDLL(None, use_errno=True); r = libc.ptrace(16, 1, 0, 0); sys.exit(0 if r == 0 else 1)';
+    await mustFail(sbx, PYTHON(attach));
+    await sbx.commands.run('kill -9 1 || true', { user: 'root' });
+    assert.equal((await sbx.commands.run('echo still-here')).stdout, 'still-here\n', 'PID 1 ignores signals from inside');
+  });
+});
+
+test("the host's loopback services and other sandboxes are unreachable", async () => {
+  const hostServer = net.createServer((socket) => socket.end('host secret\n'));
+  await new Promise<void>((resolve) => hostServer.listen(0, '127.0.0.1', () => resolve()));
+  const port = (hostServer.address() as net.AddressInfo).port;
+  try {
+    await withSandbox(async (a) => {
+      await withSandbox(async (b) => {
+        await mustFail(a, `curl -s --max-time 2 http://127.0.0.1:${port}/`, 'user');
+        await mustFail(a, `curl -s --max-time 2 http://127.0.0.1:${server.url.split(':').pop()}/health`, 'user');
+        await b.commands.run('python3 -m http.server 9000 --bind 127.0.0.1', { background: true });
+        await b.commands.run('for i in $(seq 1 50); do curl -sf http://127.0.0.1:9000/ > /dev/null && break; sleep 0.1; done');
+        await mustFail(a, 'curl -s --max-time 2 http://127.0.0.1:9000/', 'user');
+      });
+    });
+  } finally {
+    hostServer.close();
+  }
+});
+
+test('symlinks and hard links give no way out through the files API', async () => {
+  await withSandbox(async (sbx) => {
+    await sbx.commands.run('ln -s /proc/1/root /home/user/pid1-root; ln -s ../../../../../../ /home/user/up');
+    assert.equal((await sbx.files.read('/home/user/up/etc/hostname')).trim(), sbx.sandboxId);
+    // The supervisor's own root is the sandbox's root: following it stays inside.
+    assert.equal((await sbx.files.read('/home/user/pid1-root/etc/hostname')).trim(), sbx.sandboxId);
+    await mustFail(sbx, 'cat /proc/1/root/etc/hostname', 'user');
+    const hardLink = await mustFail(sbx, 'ln /etc/shadow /home/user/shadow-link', 'user');
+    assert.match(hardLink, /Operation not permitted|Permission denied/);
+    await assert.rejects(sbx.files.write('/etc/passwd', 'owned'), 'user cannot overwrite system files through the API');
+    assert.match(await sbx.files.read('/etc/passwd'), /^root:/);
+  });
+});
