@@ -21,6 +21,8 @@ export interface SandboxSpec {
   baseEnv: Record<string, string>;
   /** `none`: a private network namespace with loopback only; `host`: shares the host's (template builds). */
   network: 'none' | 'host';
+  /** Whether to mount the read-only tool files at /run/hearth/tools (not for template build steps). */
+  toolsMount: boolean;
   /** A caller-owned writable layer (a template build step keeps it as a new layer); the backend never deletes it. */
   upperDir?: string;
 }
@@ -57,6 +59,8 @@ export interface Backend {
   usage(runtime: SandboxRuntime): Promise<ResourceUsage | undefined>;
   /** Host pids of every process the sandbox owns (supervisor included), for memory accounting. */
   pids(runtime: SandboxRuntime): Promise<number[]>;
+  /** Replaces the sandbox's read-only tool files (mounted at /run/hearth/tools); the sandbox cannot write them. */
+  writeTools(runtime: SandboxRuntime, files: Record<string, string>): Promise<void>;
   /** Stops the sandbox's processes from being scheduled (a pooled sandbox costs no CPU); cheap and reversible. */
   freeze(runtime: SandboxRuntime): Promise<void>;
   thaw(runtime: SandboxRuntime): Promise<void>;

@@ -1,4 +1,5 @@
 // Typed commands the edge hands to the core: one value per request, already validated.
+import type { ToolDefinition } from './tool-definitions.js';
 
 export interface CreateSandboxCommand {
   kind: 'create';
@@ -7,6 +8,8 @@ export interface CreateSandboxCommand {
   metadata: Record<string, string>;
   envVars: Record<string, string>;
   autoPause: boolean;
+  /** Hearth extension: tool definitions shown read-only under /run/hearth/tools. */
+  tools: ToolDefinition[];
 }
 
 export interface ListSandboxesCommand {

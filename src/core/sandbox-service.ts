@@ -15,6 +15,7 @@ import { FieldTag } from '../supervisor/protocol.js';
 import { SupervisorClient } from '../supervisor/supervisor-client.js';
 import type { ConnectSandboxCommand, CreateSandboxCommand, ListSandboxesCommand, SetTimeoutCommand } from './commands.js';
 import { newAccessToken, newSandboxId } from './ids.js';
+import { toolFiles, type ToolDefinition } from './tool-definitions.js';
 import { LIVE_STATES, assertTransition } from './sandbox-state-machine.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -154,6 +155,7 @@ export class SandboxService {
     const claimed = this.pools.claim(template.id);
     if (claimed) {
       try {
+        if (command.tools.length > 0) await this.backend.writeTools(claimed.record.runtime, toolFiles(command.tools));
         const record = await this.activateClaimed(claimed, command);
         this.metrics.recordCreate('pool_hit', (performance.now() - startedAt) / 1000);
         return record;
@@ -164,6 +166,7 @@ export class SandboxService {
     }
     try {
       const live = await this.startSandbox(template, 'running', command);
+      if (command.tools.length > 0) await this.backend.writeTools(live.record.runtime, toolFiles(command.tools));
       this.metrics.recordCreate('cold', (performance.now() - startedAt) / 1000);
       return live.record;
     } catch (error) {
@@ -208,6 +211,7 @@ export class SandboxService {
       pidsLimit: this.config.defaultPidsLimit,
       baseEnv: { PATH: SANDBOX_PATH, LANG: 'C.UTF-8', ...template.config.env, E2B_SANDBOX: 'true', E2B_SANDBOX_ID: id, HEARTH_SANDBOX_ID: id },
       network: 'none',
+      toolsMount: true,
     };
     let runtime: Record<string, unknown> | undefined;
     try {
@@ -267,6 +271,12 @@ export class SandboxService {
         void this.kill(id, 'supervisor exited').catch(() => undefined);
       }
     });
+  }
+
+  /** Replaces the tool definitions a live sandbox sees under /run/hearth/tools. */
+  async setTools(sandboxId: string, tools: readonly ToolDefinition[]): Promise<void> {
+    const live = this.getLive(sandboxId);
+    await this.backend.writeTools(live.record.runtime, toolFiles(tools));
   }
 
   /** Sets pool targets (from config, flags or the admin API); persisted so they survive restarts. */

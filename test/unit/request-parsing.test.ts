@@ -5,7 +5,7 @@ import { InvalidArgumentError } from '../../src/errors/hearth-error.js';
 import { parseCreate, parseList, parseMetadataQuery } from '../../src/server/control-plane/request-parsing.js';
 
 test('create: defaults, seconds to milliseconds, metadata and env vars', () => {
-  assert.deepEqual(parseCreate({}, 300_000), { kind: 'create', templateId: 'base', timeoutMs: 300_000, metadata: {}, envVars: {}, autoPause: false });
+  assert.deepEqual(parseCreate({}, 300_000), { kind: 'create', templateId: 'base', timeoutMs: 300_000, metadata: {}, envVars: {}, autoPause: false, tools: [] });
   const command = parseCreate({ templateID: 'py', timeout: 60, metadata: { a: 'b' }, envVars: { X: '1' }, autoPause: true }, 300_000);
   assert.equal(command.timeoutMs, 60_000);
   assert.deepEqual(command.metadata, { a: 'b' });

@@ -14,6 +14,8 @@ import type {
 import { availableControllers, cgroupPids, createSandboxCgroups, readUsage, removeSandboxCgroups, setFrozen } from './cgroup-v1.js';
 import { isSameProcess, processStartTicks } from './process-identity.js';
 import { LauncherSpawner } from './launcher-spawner.js';
+import { writeToolIndex } from './tool-files.js';
+import { TOOLS_MOUNT_PATH } from '../../core/tool-definitions.js';
 import { SANDBOX_UID_BASE, SANDBOX_UID_COUNT, writeSandboxIdentityFiles } from './sandbox-identity.js';
 
 export interface NamespacesBackendOptions {
@@ -90,7 +92,10 @@ export class NamespacesBackend implements Backend {
     const work = path.join(dir, 'work');
     const merged = path.join(dir, 'root');
     const socketPath = path.join(dir, 'supervisor.sock');
+    const toolsDir = path.join(dir, 'tools');
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    await fs.mkdir(toolsDir, { mode: 0o755 });
+    await writeToolIndex(toolsDir, { 'index.json': '{ "tools": [] }\n' });
     await Promise.all([spec.upperDir ? Promise.resolve() : fs.mkdir(upper), fs.mkdir(work), fs.mkdir(merged)]);
     await fs.chown(upper, SANDBOX_UID_BASE, SANDBOX_UID_BASE);
     if (!spec.upperDir) await writeSandboxIdentityFiles(upper, spec.hostname);
@@ -112,6 +117,7 @@ export class NamespacesBackend implements Backend {
       ...procsFiles.flatMap((file) => ['--cgroup-procs', file]),
       ...Object.entries(spec.baseEnv).flatMap(([key, value]) => ['--env', `${key}=${value}`]),
       '--network', spec.network,
+      ...(spec.toolsMount ? ['--bind', `${toolsDir}:${TOOLS_MOUNT_PATH}:ro`] : []),
     ];
     let hostPid: number;
     try {
@@ -188,6 +194,10 @@ export class NamespacesBackend implements Backend {
 
   async pids(runtime: SandboxRuntime): Promise<number[]> {
     return cgroupPids(this.options.cgroupParent, asRuntime(runtime).sandboxId);
+  }
+
+  async writeTools(runtime: SandboxRuntime, files: Record<string, string>): Promise<void> {
+    await writeToolIndex(path.join(asRuntime(runtime).dir, 'tools'), files);
   }
 
   async freeze(runtime: SandboxRuntime): Promise<void> {

@@ -1,6 +1,7 @@
 // Validation of control-plane request bodies and queries into typed commands.
 import { InvalidArgumentError } from '../../errors/hearth-error.js';
 import type { CreateSandboxCommand, ListSandboxesCommand } from '../../core/commands.js';
+import { parseToolDefinitions } from '../../core/tool-definitions.js';
 
 export function asObject(value: unknown, what: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -43,6 +44,7 @@ export function parseCreate(body: unknown, defaultTimeoutMs: number): CreateSand
     metadata: stringMap(object['metadata'], 'metadata'),
     envVars: stringMap(object['envVars'], 'envVars'),
     autoPause: object['autoPause'] === true,
+    tools: object['tools'] === undefined ? [] : parseToolDefinitions(object['tools']),
   };
 }
 

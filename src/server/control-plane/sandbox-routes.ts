@@ -6,6 +6,7 @@ import type { RouteContext, Router } from '../router.js';
 import { asObject, parseCreate, parseList, timeoutSeconds } from './request-parsing.js';
 import { createdSandboxView, listedSandboxView, sandboxDetailView } from './sandbox-views.js';
 import { InvalidArgumentError } from '../../errors/hearth-error.js';
+import { TOOLS_MOUNT_PATH, parseToolDefinitions } from '../../core/tool-definitions.js';
 
 export function registerSandboxRoutes(router: Router, sandboxes: SandboxService, config: ServerConfig): void {
   const create = async ({ request, response }: RouteContext): Promise<void> => {
@@ -49,6 +50,13 @@ export function registerSandboxRoutes(router: Router, sandboxes: SandboxService,
     const timeoutMs = timeoutSeconds(body['duration'], 'duration') ?? config.defaultTimeoutMs;
     await sandboxes.connect({ kind: 'connect', sandboxId: params['sandboxID'] ?? '', timeoutMs });
     sendEmpty(response, 204);
+  });
+
+  router.add('PUT', '/sandboxes/:sandboxID/tools', async ({ request, response, params }) => {
+    const body = asObject(await readJson(request, config.maxJsonBodyBytes), 'request body');
+    const tools = parseToolDefinitions(body['tools']);
+    await sandboxes.setTools(params['sandboxID'] ?? '', tools);
+    sendJson(response, 200, { tools: tools.map((tool) => tool.name), path: TOOLS_MOUNT_PATH });
   });
 
   const connect = async ({ request, response, params }: RouteContext): Promise<void> => {

@@ -72,6 +72,7 @@ export async function runBuildStep(options: RunStepOptions): Promise<number> {
       pidsLimit: 4096,
       baseEnv: { PATH: SANDBOX_PATH, LANG: 'C.UTF-8', DEBIAN_FRONTEND: 'noninteractive', ...options.env },
       network: 'host',
+      toolsMount: false,
       upperDir: options.upperDir,
     });
     let client: SupervisorClient | undefined;
