@@ -1,5 +1,6 @@
 // Templates from Dockerfiles: build, cache, logs, start command and ready check, aliases, deletion, errors.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -195,4 +196,27 @@ test('FROM a Debian suite, USER for later steps, and a warm pool of a built temp
     await sbx.kill();
   }
   assert.equal((await runCli(server, ['pool', 'set', 'plain-debian', '0'])).code, 0);
+});
+
+test('template API errors are typed: bad upload signatures, unknown builds, registry credentials, unknown steps', async () => {
+  const headers = { 'x-api-key': server.apiKey, 'content-type': 'application/json' };
+  // Uploads persist in the templates directory across runs: a fresh hash each run.
+  const hash = randomBytes(32).toString('hex');
+  const link = (await (await fetch(`${server.url}/templates/any/files/${hash}`, { headers })).json()) as { present: boolean; url: string };
+  assert.equal(link.present, false);
+  const tampered = link.url.replace(/signature=[0-9a-f]+/, `signature=${'0'.repeat(64)}`);
+  assert.equal((await fetch(tampered, { method: 'PUT', body: 'x' })).status, 403);
+  const expired = link.url.replace(/expires=\d+/, 'expires=1000');
+  assert.equal((await fetch(expired, { method: 'PUT', body: 'x' })).status, 403);
+  assert.equal((await fetch(link.url, { method: 'PUT', body: 'tar bytes' })).status, 201, 'the signed URL itself works without the API key');
+  assert.equal((await fetch(`${server.url}/templates/any/builds/bld_nope/status`, { headers })).status, 404);
+  assert.equal((await fetch(`${server.url}/v2/templates/any/builds/bld_nope`, { method: 'POST', headers, body: '{"steps":[]}' })).status, 404);
+  const reserve = async (): Promise<string> => ((await (await fetch(`${server.url}/v3/templates`, { method: 'POST', headers, body: '{"name":"sdk-errors"}' })).json()) as { buildID: string }).buildID;
+  const registry = await fetch(`${server.url}/v2/templates/sdk-errors/builds/${await reserve()}`, { method: 'POST', headers, body: JSON.stringify({ fromImage: 'private/image', fromImageRegistry: { type: 'registry' }, steps: [] }) });
+  assert.equal(registry.status, 501);
+  assert.equal(((await registry.json()) as { errorCode: string }).errorCode, 'unsupported');
+  const step = await fetch(`${server.url}/v2/templates/sdk-errors/builds/${await reserve()}`, { method: 'POST', headers, body: JSON.stringify({ fromTemplate: 'base', steps: [{ type: 'HEALTHCHECK', args: [] }] }) });
+  assert.equal(step.status, 501);
+  assert.match(((await step.json()) as { message: string }).message, /template step HEALTHCHECK is not supported/);
+  assert.equal((await fetch(`${server.url}/v3/templates`, { method: 'POST', headers, body: '{"name":"Bad Name!"}' })).status, 400);
 });
