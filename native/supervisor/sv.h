@@ -62,7 +62,8 @@ uint64_t now_ms(void);
 size_t out_pending(void);
 void sv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void loop_run(int listen_fd);         /* never returns */
-int spawner_main(void);               /* serves launch requests on stdin until it closes */
+int spawner_main(void);
+int install_sandbox_seccomp(void);   /* 0 or -1 with errno */               /* serves launch requests on stdin until it closes */
 
 /* ---- users.c ---- */
 struct user { uid_t uid; gid_t gid; int ngroups; gid_t groups[64]; char name[64];

@@ -33,7 +33,7 @@ export interface BaseTemplateManifest {
 
 function recipeHash(): string {
   return createHash('sha256')
-    .update(JSON.stringify({ BASE_SUITE, BASE_PACKAGES, CUSTOMIZE_HOOKS, SANDBOX_UID_BASE, version: 1 }))
+    .update(JSON.stringify({ BASE_SUITE, BASE_PACKAGES, CUSTOMIZE_HOOKS, SANDBOX_UID_BASE, version: 2 }))
     .digest('hex')
     .slice(0, 16);
 }
@@ -136,7 +136,7 @@ async function buildDebianRootfs(
 
 /** A Debian image for Dockerfile FROM lines, built once per suite and package set and cached. */
 export async function ensureDebianImage(templatesDir: string, name: string, suite: string, packages: readonly string[], onProgress: (line: string) => void): Promise<string> {
-  const hash = createHash('sha256').update(JSON.stringify({ suite, packages, CUSTOMIZE_HOOKS, SANDBOX_UID_BASE, version: 1 })).digest('hex').slice(0, 16);
+  const hash = createHash('sha256').update(JSON.stringify({ suite, packages, CUSTOMIZE_HOOKS, SANDBOX_UID_BASE, version: 2 })).digest('hex').slice(0, 16);
   const dir = path.join(templatesDir, 'images', name.replace(/[^a-zA-Z0-9._-]/g, '_'), hash);
   const paths = { dir, rootfs: path.join(dir, 'rootfs'), manifest: path.join(dir, 'manifest.json') };
   try {

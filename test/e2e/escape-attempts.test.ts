@@ -38,6 +38,20 @@ test('mounting, kernel modules and raw sockets fail even for sandbox root', asyn
   });
 });
 
+test('the seccomp filter refuses keyrings, BPF, perf, userfaultfd, handle opens and nested user namespaces', async () => {
+  await withSandbox(async (sbx) => {
+    const syscallFails = (nr: number): string =>
+      PYTHON(`import ctypes, sys; libc = ctypes.CDLL(None, use_errno=True); r = libc.syscall(${nr}, 0, 0, 0, 0, 0); sys.exit(0 if r >= 0 else 1)`);
+    for (const [name, nr] of [['keyctl', 250], ['bpf', 321], ['perf_event_open', 298], ['userfaultfd', 323], ['open_by_handle_at', 304], ['add_key', 248]] as const) {
+      await mustFail(sbx, syscallFails(nr)).catch((error: unknown) => assert.fail(`${name}: ${String(error)}`));
+    }
+    await mustFail(sbx, 'unshare --user --map-root-user true', 'user');
+    await mustFail(sbx, 'unshare --user true', 'root');
+    assert.equal((await sbx.commands.run('sudo -n id -u')).stdout, '0\n', 'sudo still works: the filter needs no no_new_privs');
+    assert.equal((await sbx.commands.run('node -e "console.log(require(\'os\').cpus().length > 0)"')).stdout, 'true\n');
+  });
+});
+
 test('the supervisor cannot be traced or signalled to death by sandbox root', async () => {
   await withSandbox(async (sbx) => {
     const attach = 'import ctypes, sys; libc = ctypes.CDLL(None, use_errno=True); r = libc.ptrace(16, 1, 0, 0); sys.exit(0 if r == 0 else 1)';

@@ -97,10 +97,11 @@ export async function applyCopy(contextDir: string, plan: CopyPlan, layerRoot: s
       await fs.symlink(await fs.readlink(from), to);
     } else if (stat.isFile()) {
       await fs.copyFile(from, to);
-      await fs.chmod(to, mode ?? stat.mode & 0o7777);
     } else {
       continue;
     }
     await fs.lchown(to, hostUid, hostGid);
+    // After chown, which would clear set-user-ID bits set before it.
+    if (stat.isFile()) await fs.chmod(to, mode ?? stat.mode & 0o7777);
   }
 }
