@@ -10,6 +10,8 @@ export interface CreateSandboxCommand {
   autoPause: boolean;
   /** Hearth extension: tool definitions shown read-only under /run/hearth/tools. */
   tools: ToolDefinition[];
+  /** Hearth extension: resource limits for this sandbox instead of the template's. */
+  limits: { cpuCount?: number; memoryMiB?: number };
 }
 
 export interface ListSandboxesCommand {

@@ -152,7 +152,9 @@ export class SandboxService {
     const template = await this.store.getTemplate(command.templateId);
     if (!template) throw new TemplateNotFoundError(command.templateId);
     if (template.status !== 'ready') throw new ConflictError(`template "${command.templateId}" is ${template.status}, not ready`);
-    const claimed = this.pools.claim(template.id);
+    // Pooled sandboxes carry the template's limits; a create asking for others starts cold with them.
+    const templateLimits = (command.limits.cpuCount ?? template.cpuCount) === template.cpuCount && (command.limits.memoryMiB ?? template.memoryMiB) === template.memoryMiB;
+    const claimed = templateLimits ? this.pools.claim(template.id) : undefined;
     if (claimed) {
       try {
         if (command.tools.length > 0) await this.backend.writeTools(claimed.record.runtime, toolFiles(command.tools));
@@ -188,8 +190,8 @@ export class SandboxService {
       accessToken: newAccessToken(),
       startedAtMs: nowMs,
       endAtMs: command ? nowMs + command.timeoutMs : Number.MAX_SAFE_INTEGER,
-      cpuCount: template.cpuCount,
-      memoryMiB: template.memoryMiB,
+      cpuCount: command?.limits.cpuCount ?? template.cpuCount,
+      memoryMiB: command?.limits.memoryMiB ?? template.memoryMiB,
       diskMiB: template.diskMiB,
       runtime: {},
       endedAtMs: null,

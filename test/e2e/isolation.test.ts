@@ -87,3 +87,26 @@ test('killing a sandbox leaves no process, cgroup or directory behind', async ()
   assert.equal(mounts.includes(sbx.sandboxId), false);
   assert.equal(readdirSync(`${server.dataDir}/sandboxes`).includes(sbx.sandboxId), false);
 });
+
+test('per-create limits: CPU and memory asked for at create are enforced and shown by getInfo', async () => {
+  const response = await fetch(`${server.url}/sandboxes`, {
+    method: 'POST',
+    headers: { 'x-api-key': server.apiKey, 'content-type': 'application/json' },
+    body: JSON.stringify({ templateID: 'base', cpuCount: 1, memoryMB: 256 }),
+  });
+  assert.equal(response.status, 201);
+  const sbx = await Sandbox.connect(((await response.json()) as { sandboxID: string }).sandboxID);
+  try {
+    const info = await sbx.getInfo();
+    assert.equal(info.cpuCount, 1);
+    assert.equal(info.memoryMB, 256);
+    const cgroups = `/sys/fs/cgroup/%s/hearth-test/${path.basename(server.dataDir)}/${sbx.sandboxId}`;
+    assert.equal(readFileSync(`${cgroups.replace('%s', 'memory')}/memory.limit_in_bytes`, 'utf8').trim(), String(256 * 1024 * 1024));
+    assert.equal(readFileSync(`${cgroups.replace('%s', 'cpu')}/cpu.cfs_quota_us`, 'utf8').trim(), '100000');
+    assert.equal((await sbx.commands.run('python3 -c "b = bytearray(100 * 1024 * 1024); print(len(b) > 0)"')).stdout, 'True\n');
+    const hog = await sbx.commands.run('python3 -c "b = bytearray(400 * 1024 * 1024); print(len(b))"').then((r) => r.exitCode, (error: { exitCode?: number }) => error.exitCode);
+    assert.notEqual(hog, 0, 'a 400 MiB allocation fails inside a 256 MiB sandbox');
+  } finally {
+    await sbx.kill();
+  }
+});

@@ -5,7 +5,7 @@ import { InvalidArgumentError } from '../../src/errors/hearth-error.js';
 import { parseCreate, parseList, parseMetadataQuery } from '../../src/server/control-plane/request-parsing.js';
 
 test('create: defaults, seconds to milliseconds, metadata and env vars', () => {
-  assert.deepEqual(parseCreate({}, 300_000), { kind: 'create', templateId: 'base', timeoutMs: 300_000, metadata: {}, envVars: {}, autoPause: false, tools: [] });
+  assert.deepEqual(parseCreate({}, 300_000), { kind: 'create', templateId: 'base', timeoutMs: 300_000, metadata: {}, envVars: {}, autoPause: false, tools: [], limits: {} });
   const command = parseCreate({ templateID: 'py', timeout: 60, metadata: { a: 'b' }, envVars: { X: '1' }, autoPause: true }, 300_000);
   assert.equal(command.timeoutMs, 60_000);
   assert.deepEqual(command.metadata, { a: 'b' });
@@ -19,6 +19,9 @@ test('create: wrong types are refused with the field named', () => {
   assert.throws(() => parseCreate({ metadata: { a: 1 } }, 1), /metadata\.a/);
   assert.throws(() => parseCreate({ envVars: ['x'] }, 1), InvalidArgumentError);
   assert.throws(() => parseCreate('text', 1), InvalidArgumentError);
+  assert.throws(() => parseCreate({ memoryMB: 8 }, 1), /memoryMB must be an integer from 64/);
+  assert.throws(() => parseCreate({ cpuCount: 0 }, 1), /cpuCount/);
+  assert.deepEqual(parseCreate({ cpuCount: 1, memoryMB: 256 }, 1).limits, { cpuCount: 1, memoryMiB: 256 });
 });
 
 test('list: metadata filter, states, limit and token', () => {

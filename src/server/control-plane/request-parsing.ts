@@ -30,6 +30,13 @@ export function timeoutSeconds(value: unknown, what: string): number | undefined
   return value * 1000;
 }
 
+function boundedInt(value: unknown, what: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidArgumentError(`${what} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
 export function parseCreate(body: unknown, defaultTimeoutMs: number): CreateSandboxCommand {
   const object = asObject(body, 'request body');
   const templateId = object['templateID'] ?? 'base';
@@ -45,6 +52,10 @@ export function parseCreate(body: unknown, defaultTimeoutMs: number): CreateSand
     envVars: stringMap(object['envVars'], 'envVars'),
     autoPause: object['autoPause'] === true,
     tools: object['tools'] === undefined ? [] : parseToolDefinitions(object['tools']),
+    limits: {
+      ...(object['cpuCount'] !== undefined ? { cpuCount: boundedInt(object['cpuCount'], 'cpuCount', 1, 64) } : {}),
+      ...(object['memoryMB'] !== undefined ? { memoryMiB: boundedInt(object['memoryMB'], 'memoryMB', 64, 262_144) } : {}),
+    },
   };
 }
 
