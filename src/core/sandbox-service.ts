@@ -13,6 +13,7 @@ import type { SandboxRecord, SandboxState, Store, TemplateRecord } from '../stor
 import { Fields } from '../supervisor/frame-codec.js';
 import { FieldTag } from '../supervisor/protocol.js';
 import { SupervisorClient } from '../supervisor/supervisor-client.js';
+import { runToExit } from '../supervisor/run-to-exit.js';
 import type { ConnectSandboxCommand, CreateSandboxCommand, ListSandboxesCommand, SetTimeoutCommand } from './commands.js';
 import { newAccessToken, newSandboxId } from './ids.js';
 import { toolFiles, type ToolDefinition } from './tool-definitions.js';
@@ -51,17 +52,6 @@ const WARM_UP_TIMEOUT_MS = 5000;
 const READY_TIMEOUT_MS = 60_000;
 const READY_POLL_MS = 100;
 
-/** Runs a command to completion in the sandbox and returns its exit code (128+signal when killed). */
-function runToExit(client: SupervisorClient, fields: Fields): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    client
-      .spawn(fields, (event) => {
-        if (event.kind === 'exit') resolve(event.exitCode ?? 128 + (event.signal ?? 9));
-      })
-      .catch(reject);
-  });
-}
-
 /**
  * A template's start command runs in the background as the template's user; create returns only once the
  * ready check exits 0 (so pooled sandboxes have passed it before they are frozen).
@@ -84,20 +74,15 @@ async function startTemplateServices(client: SupervisorClient, template: Templat
  * overlay lookups and page cache are warm; it exits and leaves nothing behind.
  */
 async function warmUp(client: SupervisorClient): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new SandboxUnavailableError(`warm-up command did not finish within ${WARM_UP_TIMEOUT_MS} ms`)), WARM_UP_TIMEOUT_MS);
-    client
-      .spawn(new Fields().addAll(FieldTag.arg, ['/bin/bash', '-l', '-c', 'true']).add(FieldTag.user, 'user'), (event) => {
-        if (event.kind === 'exit') {
-          clearTimeout(timer);
-          resolve();
-        }
-      })
-      .catch((error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      });
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new SandboxUnavailableError(`warm-up command did not finish within ${WARM_UP_TIMEOUT_MS} ms`)), WARM_UP_TIMEOUT_MS);
   });
+  try {
+    await Promise.race([runToExit(client, new Fields().addAll(FieldTag.arg, ['/bin/bash', '-l', '-c', 'true']).add(FieldTag.user, 'user')), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function encodeCursor(record: SandboxRecord): string {

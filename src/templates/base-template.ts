@@ -6,6 +6,7 @@ import path from 'node:path';
 import { InternalError } from '../errors/hearth-error.js';
 import { SANDBOX_UID_BASE } from '../backends/namespaces/sandbox-identity.js';
 import { shiftOwnership } from './ownership-shift.js';
+import { directoryBytes } from './directory-bytes.js';
 
 export const BASE_TEMPLATE_ID = 'base';
 
@@ -58,17 +59,6 @@ export async function readBaseTemplate(templatesDir: string): Promise<BaseTempla
   } catch {
     return undefined;
   }
-}
-
-async function directorySize(dir: string): Promise<number> {
-  let total = 0;
-  const entries = await fs.readdir(dir, { withFileTypes: true });
-  for (const entry of entries) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) total += await directorySize(full);
-    else if (entry.isFile()) total += (await fs.lstat(full)).size;
-  }
-  return total;
 }
 
 function run(command: string, args: string[], onLine: (line: string) => void): Promise<void> {
@@ -128,7 +118,7 @@ async function buildDebianRootfs(
     packages: [...packages],
     builtAtMs: Date.now(),
     buildMs: Date.now() - startedAtMs,
-    sizeBytes: await directorySize(paths.rootfs),
+    sizeBytes: await directoryBytes(paths.rootfs),
   };
   await fs.writeFile(paths.manifest, JSON.stringify(manifest, null, 2));
   return manifest;

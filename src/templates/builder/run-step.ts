@@ -9,6 +9,7 @@ import { DEFAULT_TEMPLATE_CONFIG, type TemplateRecord } from '../../store/store.
 import { Fields } from '../../supervisor/frame-codec.js';
 import { FieldTag } from '../../supervisor/protocol.js';
 import { SupervisorClient } from '../../supervisor/supervisor-client.js';
+import { runToExit } from '../../supervisor/run-to-exit.js';
 
 export interface RunStepOptions {
   backend: Backend;
@@ -78,22 +79,15 @@ export async function runBuildStep(options: RunStepOptions): Promise<number> {
     let client: SupervisorClient | undefined;
     try {
       client = await SupervisorClient.connect({ socketPath: started.endpoint.socketPath, connectTimeoutMs: BUILD_SUPERVISOR_TIMEOUT_MS });
-      const connected = client;
-      return await new Promise<number>((resolve, reject) => {
-        connected
-          .spawn(
-            new Fields()
-              .addAll(FieldTag.arg, options.argv)
-              .addAll(FieldTag.env, Object.entries(options.env).map(([key, value]) => `${key}=${value}`))
-              .add(FieldTag.cwd, options.cwd)
-              .add(FieldTag.user, options.user),
-            (event) => {
-              if (event.kind === 'output') options.onOutput(event.data.toString('utf8'));
-              else resolve(event.exitCode ?? 128 + (event.signal ?? 9));
-            },
-          )
-          .catch(reject);
-      });
+      return await runToExit(
+        client,
+        new Fields()
+          .addAll(FieldTag.arg, options.argv)
+          .addAll(FieldTag.env, Object.entries(options.env).map(([key, value]) => `${key}=${value}`))
+          .add(FieldTag.cwd, options.cwd)
+          .add(FieldTag.user, options.user),
+        (data) => options.onOutput(data.toString('utf8')),
+      );
     } finally {
       client?.close();
       await options.backend.stop(started.runtime);

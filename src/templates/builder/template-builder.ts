@@ -10,7 +10,8 @@ import { DockerfileError } from '../dockerfile/dockerfile-parser.js';
 import { resolveBaseImage, type TemplateLookup } from './base-images.js';
 import { applyCopy, planCopy } from './context-copy.js';
 import { DockerIgnore } from './dockerignore.js';
-import { LayerStore, directoryBytes } from './layer-store.js';
+import { LayerStore } from './layer-store.js';
+import { directoryBytes } from '../directory-bytes.js';
 import { resolveOwner } from './passwd-lookup.js';
 import { runBuildStep } from './run-step.js';
 
