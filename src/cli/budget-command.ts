@@ -20,7 +20,7 @@ import {
 } from '../insight/latency-budget.js';
 import { START_OPTION_ALIASES, START_OPTION_KEYS, START_OPTION_LABELS, loadMeasuredStarts, type MeasuredStarts, type StartOptionKey } from '../insight/start-sources.js';
 import { apiClientOptions } from './api-client.js';
-import { normalizeModelArgv, parseOrUsageError, runWithUsageErrors } from './model-command-input.js';
+import { MODEL_COMMON_OPTIONS, normalizeModelArgv, parseOrUsageError, runWithUsageErrors } from './model-command-input.js';
 import { formatTable } from './format-table.js';
 
 const HELP = `usage: hearth budget --target 200ms (--start 27ms | --measured [BENCH.json]) [--split 30/25/35/10]
@@ -63,12 +63,8 @@ function parseFlags(argv: string[]) {
         target: { type: 'string' },
         split: { type: 'string' },
         start: { type: 'string' },
-        measured: { type: 'string' },
         compare: { type: 'string', multiple: true },
-        json: { type: 'boolean', default: false },
-        url: { type: 'string' },
-        'api-key': { type: 'string' },
-        help: { type: 'boolean', default: false },
+        ...MODEL_COMMON_OPTIONS,
       },
       strict: true,
     }).values,

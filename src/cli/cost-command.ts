@@ -6,7 +6,7 @@ import { DAYS_PER_MONTH, costReport, type CostInputs, type CostReport, type Star
 import { formatDuration, formatMs, formatNumber, parseDurationMs, parseRatePerSecond } from '../insight/duration-units.js';
 import { loadMeasuredStarts, type MeasuredStarts } from '../insight/start-sources.js';
 import { apiClientOptions } from './api-client.js';
-import { normalizeModelArgv, parseOrUsageError, runWithUsageErrors } from './model-command-input.js';
+import { MODEL_COMMON_OPTIONS, normalizeModelArgv, parseOrUsageError, runWithUsageErrors } from './model-command-input.js';
 import { formatTable } from './format-table.js';
 
 const DEFAULT_FAST = '27ms';
@@ -70,11 +70,7 @@ function parseFlags(argv: string[]) {
         'idle-mem-gib': { type: 'string' },
         'start-fast': { type: 'string' },
         'start-slow': { type: 'string' },
-        measured: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        url: { type: 'string' },
-        'api-key': { type: 'string' },
-        help: { type: 'boolean', default: false },
+        ...MODEL_COMMON_OPTIONS,
       },
       strict: true,
     }).values,

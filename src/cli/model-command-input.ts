@@ -23,6 +23,15 @@ export function normalizeModelArgv(argv: readonly string[], valueFlags: Readonly
   return out;
 }
 
+/** Flags both model commands take: measured start times, output format, how to reach the server, help. */
+export const MODEL_COMMON_OPTIONS = {
+  measured: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  url: { type: 'string' },
+  'api-key': { type: 'string' },
+  help: { type: 'boolean', default: false },
+} as const;
+
 /** Runs a flag parser, turning its multi-line complaints into one typed usage error. */
 export function parseOrUsageError<T>(parse: () => T): T {
   try {
