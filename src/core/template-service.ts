@@ -9,6 +9,7 @@ import type { Store, TemplateRecord } from '../store/store.js';
 import { buildTemplate, parseDockerfile } from '../templates/builder/template-builder.js';
 import type { Instruction } from '../templates/dockerfile/dockerfile-instructions.js';
 import type { Logger } from './logger.js';
+import { LIVE_STATES } from './sandbox-state-machine.js';
 
 export interface BuildJob {
   buildId: string;
@@ -178,7 +179,7 @@ export class TemplateService {
   async delete(idOrAlias: string): Promise<void> {
     const template = await this.get(idOrAlias);
     if (template.id === 'base') throw new ConflictError('the built-in base template cannot be deleted');
-    const inUse = await this.store.countLiveSandboxesOfTemplate(template.id);
+    const inUse = (await this.store.listSandboxes({ states: LIVE_STATES, templateId: template.id })).length;
     if (inUse > 0) throw new ConflictError(`template ${template.id} is in use by ${inUse} sandbox(es) (pooled ones included): kill them or set its pool to 0 first`);
     await this.store.deleteTemplate(template.id);
   }

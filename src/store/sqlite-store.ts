@@ -243,10 +243,6 @@ export class SqliteStore implements Store {
     return result.changes > 0;
   }
 
-  async countLiveSandboxesOfTemplate(templateId: string): Promise<number> {
-    return (this.sql(`SELECT COUNT(*) AS n FROM sandboxes WHERE template_id = ? AND state IN ('starting','pooled','running','paused','stopping')`).get(templateId) as { n: number }).n;
-  }
-
   async listTemplates(): Promise<TemplateRecord[]> {
     return (this.sql('SELECT * FROM templates ORDER BY created_at_ms').all() as TemplateRow[]).map(toTemplate);
   }

@@ -94,8 +94,6 @@ export interface Store {
   getTemplate(idOrAlias: string): Promise<TemplateRecord | undefined>;
   listTemplates(): Promise<TemplateRecord[]>;
   deleteTemplate(id: string): Promise<boolean>;
-  /** Sandboxes of the template that still hold its layers (anything not killed or failed). */
-  countLiveSandboxesOfTemplate(templateId: string): Promise<number>;
 
   insertApiKey(record: ApiKeyRecord): Promise<void>;
   findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;
