@@ -19,6 +19,7 @@ static const char usage[] =
     "       hearth-supervisor launch --lower DIR... --upper DIR --work DIR --merged DIR\n"
     "           --socket PATH --uid-base N --uid-count N [--hostname NAME]\n"
     "           [--cgroup-procs FILE]... [--bind SRC:DST[:ro]]... [--env K=V]... [--network none|host]\n"
+    "           [--disk-volume DIR --disk-bytes N]   (DIR: a new btrfs subvolume holding --upper and --work)\n"
     "       hearth-supervisor spawner   (launch requests on stdin, see spawner.c)\n";
 
 /* Listening Unix socket with mode 0600 (close-on-exec). -1 with errno set on failure. */
@@ -65,7 +66,7 @@ void default_env(void)
 
 int main(int argc, char **argv)
 {
-    if (argc >= 2 && !strcmp(argv[1], "launch")) return launch_main(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "launch")) return disk_launch_main(argc - 1, argv + 1);
     if (argc == 2 && !strcmp(argv[1], "spawner")) return spawner_main();
     if (argc < 2 || strcmp(argv[1], "serve")) { fputs(usage, stderr); return 2; }
     int fd = -1;

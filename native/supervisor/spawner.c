@@ -81,7 +81,7 @@ static int32_t run_launch(int argc, char **argv, char *out, uint32_t *len)
         if (dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0) _exit(127);
         close(p[1]);
         signal(SIGPIPE, SIG_DFL);
-        _exit(launch_main(argc, argv));
+        _exit(disk_launch_main(argc, argv));
     }
     close(p[1]);
     for (;;) {

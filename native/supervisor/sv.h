@@ -106,4 +106,8 @@ void default_env(void);
 /* ---- launch.c ---- */
 int launch_main(int argc, char **argv);
 
+/* ---- disk.c ---- */
+int disk_volume_create(const char *path, uint64_t limit_bytes);   /* 0 or -1 with errno */
+int disk_launch_main(int argc, char **argv);                      /* launch with --disk-volume */
+
 #endif
