@@ -11,7 +11,8 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-DEBIAN_PACKAGES=(bubblewrap mmdebstrap gcc libc6-dev make iproute2 procps)
+# btrfs-progs: the sandboxes filesystem (per-sandbox disk limits through btrfs quota groups).
+DEBIAN_PACKAGES=(bubblewrap mmdebstrap gcc libc6-dev make iproute2 procps btrfs-progs)
 # The test suite drives the dashboard in Debian's Chromium.
 if [ "${1:-}" = "--with-browser" ]; then DEBIAN_PACKAGES+=(chromium); fi
 missing=()

@@ -17,13 +17,15 @@ export interface SandboxSpec {
   cpuCount: number;
   memoryMiB: number;
   pidsLimit: number;
+  /** Bytes the sandbox's writable layer may hold, in MiB; 0: no limit of its own. Ignored for a caller-owned upperDir and by backends without `limits.disk`. */
+  diskMiB: number;
   /** Environment every process in the sandbox starts from. */
   baseEnv: Record<string, string>;
   /** `none`: a private network namespace with loopback only; `host`: shares the host's (template builds). */
   network: 'none' | 'host';
   /** Whether to mount the read-only tool files at /run/hearth/tools (not for template build steps). */
   toolsMount: boolean;
-  /** A caller-owned writable layer (a template build step keeps it as a new layer); the backend never deletes it. */
+  /** A caller-owned writable layer (a template build step keeps it as a new layer); the backend never deletes it, but may keep its own scratch directory `<upperDir>.work` beside it until stop. */
   upperDir?: string;
 }
 

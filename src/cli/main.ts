@@ -11,6 +11,7 @@ const HELP = `hearth: self-hosted sandboxes for AI agents with an E2B-compatible
 usage:
   hearth serve [--port 3000] [--host 127.0.0.1] [--data-dir DIR] [--templates-dir DIR]
                [--config FILE] [--pool TEMPLATE=SIZE]... [--kill-on-exit]
+               [--sandbox-disk-gb 64 | --no-sandbox-disk]
   hearth pool ls                       pools: target, ready, claims, misses
   hearth pool set TEMPLATE SIZE        resize a template's warm pool
   hearth bench [--quick] [--runs N]    p50/p95/p99 of create, exec, ramp, density and floors

@@ -43,6 +43,8 @@ export function parseServeOptions(argv: string[]): ServeOptions {
       pool: { type: 'string', multiple: true },
       'kill-on-exit': { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
+      'sandbox-disk-gb': { type: 'string' },
+      'no-sandbox-disk': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -57,9 +59,14 @@ export function parseServeOptions(argv: string[]): ServeOptions {
     const [templateId, size] = parsePoolFlag(flag);
     poolTargets[templateId] = size;
   }
+  const diskText = values['sandbox-disk-gb'];
+  const sandboxDiskGiB = diskText === undefined ? base.sandboxDiskGiB : Number(diskText);
+  if (!Number.isInteger(sandboxDiskGiB) || sandboxDiskGiB < 1 || sandboxDiskGiB > 1 << 20) throw new Error(`--sandbox-disk-gb must be a whole number of GiB from 1, got "${diskText}"`);
   return {
     config: {
       ...base,
+      sandboxDiskGiB,
+      sandboxDiskLimits: base.sandboxDiskLimits && !values['no-sandbox-disk'],
       host: values.host ?? process.env['HEARTH_HOST'] ?? file.host ?? base.host,
       port,
       poolTargets,

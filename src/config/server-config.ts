@@ -16,6 +16,12 @@ export interface ServerConfig {
   defaultCpuCount: number;
   defaultMemoryMiB: number;
   defaultPidsLimit: number;
+  /** Disk limit of a sandbox whose template and create name none. */
+  defaultDiskMiB: number;
+  /** Per-sandbox disk limits through a btrfs image loop-mounted on the sandboxes directory; false runs without them (`--no-sandbox-disk`). */
+  sandboxDiskLimits: boolean;
+  /** Size of that image when first created (sparse: it takes only what sandboxes write); every sandbox's disk together cannot exceed it. */
+  sandboxDiskGiB: number;
   reaperIntervalMs: number;
   /** Pool targets to apply at start (from the config file and --pool flags); others keep their stored value. */
   poolTargets: Record<string, number>;
@@ -45,6 +51,9 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     defaultCpuCount: 2,
     defaultMemoryMiB: 512,
     defaultPidsLimit: 512,
+    defaultDiskMiB: 10 * 1024,
+    sandboxDiskLimits: process.env['HEARTH_SANDBOX_DISK'] !== 'off',
+    sandboxDiskGiB: Number(process.env['HEARTH_SANDBOX_DISK_GB'] ?? '') || 64,
     reaperIntervalMs: 250,
     poolTargets: {},
     defaultBasePoolTarget: 2,

@@ -1,6 +1,14 @@
 // Typed commands the edge hands to the core: one value per request, already validated.
 import type { ToolDefinition } from './tool-definitions.js';
 
+/** Resource limits asked for by a create or a template build; an absent one falls back to the template's, then the server's. */
+export interface SandboxLimits {
+  cpuCount?: number;
+  memoryMiB?: number;
+  pidsLimit?: number;
+  diskMiB?: number;
+}
+
 export interface CreateSandboxCommand {
   kind: 'create';
   templateId: string;
@@ -11,7 +19,7 @@ export interface CreateSandboxCommand {
   /** Hearth extension: tool definitions shown read-only under /run/hearth/tools. */
   tools: ToolDefinition[];
   /** Hearth extension: resource limits for this sandbox instead of the template's. */
-  limits: { cpuCount?: number; memoryMiB?: number };
+  limits: SandboxLimits;
 }
 
 export interface ListSandboxesCommand {

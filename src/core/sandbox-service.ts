@@ -21,6 +21,7 @@ import { LIVE_STATES, assertTransition } from './sandbox-state-machine.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { PoolManager, type PoolStats } from './pool-manager.js';
+import { resolveLimits, sameLimits } from './sandbox-limits.js';
 
 export interface ProcessConfigRecord {
   cmd: string;
@@ -138,7 +139,8 @@ export class SandboxService {
     if (!template) throw new TemplateNotFoundError(command.templateId);
     if (template.status !== 'ready') throw new ConflictError(`template "${command.templateId}" is ${template.status}, not ready`);
     // Pooled sandboxes carry the template's limits; a create asking for others starts cold with them.
-    const templateLimits = (command.limits.cpuCount ?? template.cpuCount) === template.cpuCount && (command.limits.memoryMiB ?? template.memoryMiB) === template.memoryMiB;
+    const diskLimits = this.backend.capabilities().limits.disk;
+    const templateLimits = sameLimits(resolveLimits(template, command.limits, this.config, diskLimits), resolveLimits(template, {}, this.config, diskLimits));
     const claimed = templateLimits ? this.pools.claim(template.id) : undefined;
     if (claimed) {
       try {
@@ -175,9 +177,7 @@ export class SandboxService {
       accessToken: newAccessToken(),
       startedAtMs: nowMs,
       endAtMs: command ? nowMs + command.timeoutMs : Number.MAX_SAFE_INTEGER,
-      cpuCount: command?.limits.cpuCount ?? template.cpuCount,
-      memoryMiB: command?.limits.memoryMiB ?? template.memoryMiB,
-      diskMiB: template.diskMiB,
+      ...resolveLimits(template, command?.limits ?? {}, this.config, this.backend.capabilities().limits.disk),
       runtime: {},
       endedAtMs: null,
       endReason: null,
@@ -195,7 +195,8 @@ export class SandboxService {
       template,
       cpuCount: record.cpuCount,
       memoryMiB: record.memoryMiB,
-      pidsLimit: this.config.defaultPidsLimit,
+      pidsLimit: record.pidsLimit,
+      diskMiB: record.diskMiB,
       baseEnv: { PATH: SANDBOX_PATH, LANG: 'C.UTF-8', ...template.config.env, E2B_SANDBOX: 'true', E2B_SANDBOX_ID: id, HEARTH_SANDBOX_ID: id },
       network: 'none',
       toolsMount: true,

@@ -8,6 +8,7 @@ import { ConflictError, InvalidArgumentError, TemplateNotFoundError, toHearthErr
 import type { Store, TemplateRecord } from '../store/store.js';
 import { buildTemplate, parseDockerfile } from '../templates/builder/template-builder.js';
 import type { Instruction } from '../templates/dockerfile/dockerfile-instructions.js';
+import type { SandboxLimits } from './commands.js';
 import type { Logger } from './logger.js';
 import { LIVE_STATES } from './sandbox-state-machine.js';
 
@@ -34,6 +35,8 @@ export interface BuildCommand {
   buildArgs: Record<string, string>;
   startCmd: string | undefined;
   readyCmd: string | undefined;
+  /** Defaults for the template's sandboxes; absent ones are the server's. */
+  limits: SandboxLimits;
 }
 
 const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -49,21 +52,21 @@ export class TemplateService {
     private readonly log: Logger,
   ) {}
 
-  private readonly reserved = new Map<string, { name: string; cpuCount: number | undefined; memoryMiB: number | undefined }>();
+  private readonly reserved = new Map<string, { name: string; limits: SandboxLimits }>();
 
   /** The e2b SDK first asks for a build id, uploads files, then triggers the build with that id. */
-  reserveBuild(name: string, cpuCount: number | undefined, memoryMiB: number | undefined): { buildId: string } {
+  reserveBuild(name: string, limits: SandboxLimits): { buildId: string } {
     if (!NAME_PATTERN.test(name)) throw new InvalidArgumentError(`template name "${name}" must be lowercase letters, digits, '.', '_' or '-'`);
     if (name === 'base') throw new InvalidArgumentError('"base" is the built-in template; pick another name');
     const buildId = `bld_${randomBytes(8).toString('hex')}`;
-    this.reserved.set(buildId, { name, cpuCount, memoryMiB });
+    this.reserved.set(buildId, { name, limits });
     return { buildId };
   }
 
-  reservation(buildId: string, name: string): { cpuCount: number | undefined; memoryMiB: number | undefined } {
+  reservation(buildId: string, name: string): SandboxLimits {
     const reserved = this.reserved.get(buildId);
     if (!reserved || reserved.name !== name) throw new TemplateNotFoundError(`build ${buildId} of ${name}`);
-    return reserved;
+    return reserved.limits;
   }
 
   /** Starts a build and returns at once; follow it with job() and its listeners. */
@@ -73,7 +76,7 @@ export class TemplateService {
     if (this.buildingNames.has(command.name)) throw new ConflictError(`template "${command.name}" is already being built`);
     const stat = await fs.stat(command.contextDir).catch(() => undefined);
     if (!stat?.isDirectory()) throw new InvalidArgumentError(`build context ${command.contextDir} is not a directory on the server`);
-    const reservation = reservedBuildId ? this.reserved.get(reservedBuildId) : undefined;
+    const limits = { ...command.limits, ...(reservedBuildId ? this.reserved.get(reservedBuildId)?.limits : {}) };
     if (reservedBuildId) this.reserved.delete(reservedBuildId);
     const job: BuildJob = {
       buildId: reservedBuildId ?? `bld_${randomBytes(8).toString('hex')}`,
@@ -127,9 +130,10 @@ export class TemplateService {
           config: result.config,
           buildMs: Date.now() - job.startedAtMs,
           createdAtMs: Date.now(),
-          cpuCount: reservation?.cpuCount ?? this.config.defaultCpuCount,
-          memoryMiB: reservation?.memoryMiB ?? this.config.defaultMemoryMiB,
-          diskMiB: 0,
+          cpuCount: limits.cpuCount ?? this.config.defaultCpuCount,
+          memoryMiB: limits.memoryMiB ?? this.config.defaultMemoryMiB,
+          diskMiB: limits.diskMiB ?? this.config.defaultDiskMiB,
+          pidsLimit: limits.pidsLimit ?? this.config.defaultPidsLimit,
           sizeBytes: result.sizeBytes,
           status: 'ready',
         });

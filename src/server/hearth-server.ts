@@ -32,6 +32,7 @@ export async function startHearthServer(config: ServerConfig, log: Logger, apiKe
     supervisorBinary: config.supervisorBinary,
     cgroupParent: config.cgroupParent,
     launchTimeoutMs: 10_000,
+    ...(config.sandboxDiskLimits ? { disk: { imagePath: path.join(config.dataDir, 'sandboxes.img'), sizeGiB: config.sandboxDiskGiB } } : {}),
   });
   await backend.checkHost();
 
@@ -45,7 +46,8 @@ export async function startHearthServer(config: ServerConfig, log: Logger, apiKe
     createdAtMs: manifest.builtAtMs,
     cpuCount: config.defaultCpuCount,
     memoryMiB: config.defaultMemoryMiB,
-    diskMiB: 0,
+    diskMiB: config.defaultDiskMiB,
+    pidsLimit: config.defaultPidsLimit,
     sizeBytes: manifest.sizeBytes,
     status: 'ready',
   });

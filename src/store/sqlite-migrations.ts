@@ -53,4 +53,6 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
    ALTER TABLE templates ADD COLUMN config TEXT NOT NULL DEFAULT '{}';
    ALTER TABLE templates ADD COLUMN build_ms INTEGER NOT NULL DEFAULT 0;
    UPDATE templates SET layers = json_array(rootfs_path);`,
+  `ALTER TABLE sandboxes ADD COLUMN pids_limit INTEGER NOT NULL DEFAULT 512;
+   ALTER TABLE templates ADD COLUMN pids_limit INTEGER NOT NULL DEFAULT 0;`,
 ];

@@ -27,6 +27,7 @@ interface SandboxRow {
   cpu_count: number;
   memory_mib: number;
   disk_mib: number;
+  pids_limit: number;
   runtime: string;
   ended_at_ms: number | null;
   end_reason: string | null;
@@ -43,6 +44,7 @@ interface TemplateRow {
   cpu_count: number;
   memory_mib: number;
   disk_mib: number;
+  pids_limit: number;
   size_bytes: number;
   status: string;
 }
@@ -62,6 +64,7 @@ function toSandbox(row: SandboxRow): SandboxRecord {
     cpuCount: row.cpu_count,
     memoryMiB: row.memory_mib,
     diskMiB: row.disk_mib,
+    pidsLimit: row.pids_limit,
     runtime: JSON.parse(row.runtime) as Record<string, unknown>,
     endedAtMs: row.ended_at_ms,
     endReason: row.end_reason,
@@ -83,6 +86,7 @@ function toSandboxRow(record: SandboxRecord): SandboxRow {
     cpu_count: record.cpuCount,
     memory_mib: record.memoryMiB,
     disk_mib: record.diskMiB,
+    pids_limit: record.pidsLimit,
     runtime: JSON.stringify(record.runtime),
     ended_at_ms: record.endedAtMs,
     end_reason: record.endReason,
@@ -100,6 +104,7 @@ function toTemplate(row: TemplateRow): TemplateRecord {
     cpuCount: row.cpu_count,
     memoryMiB: row.memory_mib,
     diskMiB: row.disk_mib,
+    pidsLimit: row.pids_limit,
     sizeBytes: row.size_bytes,
     status: row.status as TemplateRecord['status'],
   };
@@ -146,9 +151,9 @@ export class SqliteStore implements Store {
     const row = toSandboxRow(record);
     this.sql(
         `INSERT INTO sandboxes (id, template_id, backend, state, desired_state, metadata, env_vars, access_token,
-          started_at_ms, end_at_ms, cpu_count, memory_mib, disk_mib, runtime, ended_at_ms, end_reason)
+          started_at_ms, end_at_ms, cpu_count, memory_mib, disk_mib, pids_limit, runtime, ended_at_ms, end_reason)
          VALUES (@id, @template_id, @backend, @state, @desired_state, @metadata, @env_vars, @access_token,
-          @started_at_ms, @end_at_ms, @cpu_count, @memory_mib, @disk_mib, @runtime, @ended_at_ms, @end_reason)`,
+          @started_at_ms, @end_at_ms, @cpu_count, @memory_mib, @disk_mib, @pids_limit, @runtime, @ended_at_ms, @end_reason)`,
       )
       .run(row);
   }
@@ -162,7 +167,7 @@ export class SqliteStore implements Store {
       this.sql(
           `UPDATE sandboxes SET template_id=@template_id, backend=@backend, state=@state, desired_state=@desired_state,
             metadata=@metadata, env_vars=@env_vars, access_token=@access_token, started_at_ms=@started_at_ms,
-            end_at_ms=@end_at_ms, cpu_count=@cpu_count, memory_mib=@memory_mib, disk_mib=@disk_mib, runtime=@runtime,
+            end_at_ms=@end_at_ms, cpu_count=@cpu_count, memory_mib=@memory_mib, disk_mib=@disk_mib, pids_limit=@pids_limit, runtime=@runtime,
             ended_at_ms=@ended_at_ms, end_reason=@end_reason WHERE id=@id`,
         )
         .run(row);
@@ -206,12 +211,12 @@ export class SqliteStore implements Store {
 
   async upsertTemplate(record: TemplateRecord): Promise<void> {
     this.sql(
-        `INSERT INTO templates (id, aliases, rootfs_path, layers, config, build_ms, created_at_ms, cpu_count, memory_mib, disk_mib, size_bytes, status)
-         VALUES (@id, @aliases, @rootfs_path, @layers, @config, @build_ms, @created_at_ms, @cpu_count, @memory_mib, @disk_mib, @size_bytes, @status)
+        `INSERT INTO templates (id, aliases, rootfs_path, layers, config, build_ms, created_at_ms, cpu_count, memory_mib, disk_mib, pids_limit, size_bytes, status)
+         VALUES (@id, @aliases, @rootfs_path, @layers, @config, @build_ms, @created_at_ms, @cpu_count, @memory_mib, @disk_mib, @pids_limit, @size_bytes, @status)
          ON CONFLICT(id) DO UPDATE SET aliases=excluded.aliases, rootfs_path=excluded.rootfs_path, layers=excluded.layers,
            config=excluded.config, build_ms=excluded.build_ms,
            created_at_ms=excluded.created_at_ms, cpu_count=excluded.cpu_count, memory_mib=excluded.memory_mib,
-           disk_mib=excluded.disk_mib, size_bytes=excluded.size_bytes, status=excluded.status`,
+           disk_mib=excluded.disk_mib, pids_limit=excluded.pids_limit, size_bytes=excluded.size_bytes, status=excluded.status`,
       )
       .run({
         id: record.id,
@@ -224,6 +229,7 @@ export class SqliteStore implements Store {
         cpu_count: record.cpuCount,
         memory_mib: record.memoryMiB,
         disk_mib: record.diskMiB,
+        pids_limit: record.pidsLimit,
         size_bytes: record.sizeBytes,
         status: record.status,
       });

@@ -18,6 +18,7 @@ export interface SandboxRecord {
   cpuCount: number;
   memoryMiB: number;
   diskMiB: number;
+  pidsLimit: number;
   /** Backend-specific handle needed to re-attach after a daemon restart (pids, socket paths). */
   runtime: Record<string, unknown>;
   endedAtMs: number | null;
@@ -57,7 +58,10 @@ export interface TemplateRecord {
   createdAtMs: number;
   cpuCount: number;
   memoryMiB: number;
+  /** Default disk limit of its sandboxes; 0: the server's default. */
   diskMiB: number;
+  /** Default process limit of its sandboxes; 0: the server's default. */
+  pidsLimit: number;
   sizeBytes: number;
   status: 'ready' | 'building' | 'failed';
 }

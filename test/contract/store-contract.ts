@@ -18,6 +18,7 @@ function sandbox(id: string, overrides: Partial<SandboxRecord> = {}): SandboxRec
     cpuCount: 2,
     memoryMiB: 512,
     diskMiB: 0,
+    pidsLimit: 512,
     runtime: { hostPid: 1 },
     endedAtMs: null,
     endReason: null,
@@ -67,11 +68,11 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
   test(`${name}: templates by id or alias, api keys by hash, events`, async () => {
     const store = await open();
     try {
-      await store.upsertTemplate({ id: 'tpl1', aliases: ['python'], layers: ['/x'], config: DEFAULT_TEMPLATE_CONFIG, buildMs: 5, createdAtMs: 1, cpuCount: 1, memoryMiB: 256, diskMiB: 0, sizeBytes: 10, status: 'ready' });
+      await store.upsertTemplate({ id: 'tpl1', aliases: ['python'], layers: ['/x'], config: DEFAULT_TEMPLATE_CONFIG, buildMs: 5, createdAtMs: 1, cpuCount: 1, memoryMiB: 256, diskMiB: 0, pidsLimit: 0, sizeBytes: 10, status: 'ready' });
       assert.equal((await store.getTemplate('python'))?.id, 'tpl1');
       assert.deepEqual((await store.getTemplate('tpl1'))?.layers, ['/x']);
       assert.equal(await store.getTemplate('nope'), undefined);
-      await store.upsertTemplate({ id: 'tpl1', aliases: ['python3'], layers: ['/y', '/z'], config: { ...DEFAULT_TEMPLATE_CONFIG, startCmd: 'serve' }, buildMs: 5, createdAtMs: 2, cpuCount: 1, memoryMiB: 256, diskMiB: 0, sizeBytes: 10, status: 'ready' });
+      await store.upsertTemplate({ id: 'tpl1', aliases: ['python3'], layers: ['/y', '/z'], config: { ...DEFAULT_TEMPLATE_CONFIG, startCmd: 'serve' }, buildMs: 5, createdAtMs: 2, cpuCount: 1, memoryMiB: 256, diskMiB: 0, pidsLimit: 0, sizeBytes: 10, status: 'ready' });
       assert.equal(await store.getTemplate('python'), undefined);
       assert.equal((await store.getTemplate('python3'))?.config.startCmd, 'serve');
       assert.deepEqual((await store.getTemplate('python3'))?.layers, ['/y', '/z']);

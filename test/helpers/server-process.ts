@@ -1,6 +1,6 @@
 // Starts a real `hearth serve` in a child process on a free loopback port with its own data directory.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,15 @@ function removeCgroupParent(cgroupParent: string): void {
     } catch {
       // absent or still in use
     }
+  }
+}
+
+/** The server leaves its sandboxes filesystem (a loop-mounted image) mounted for the next start; a test's last stop unmounts it. */
+export function unmountSandboxDisk(dataDir: string): void {
+  const sandboxesDir = path.join(dataDir, 'sandboxes');
+  const mounted = (): boolean => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[4] === sandboxesDir);
+  while (mounted()) {
+    if (spawnSync('umount', [sandboxesDir]).status !== 0 && spawnSync('umount', ['-l', sandboxesDir]).status !== 0) throw new Error(`cannot unmount ${sandboxesDir}`);
   }
 }
 
@@ -101,6 +110,7 @@ export async function startServer(options: { dataDir?: string; port?: number; en
         throw new Error(`server left ${leaked.length} sandbox(es) running: ${leaked.join(', ')}`);
       }
       removeCgroupParent(cgroupParent);
+      unmountSandboxDisk(dataDir);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

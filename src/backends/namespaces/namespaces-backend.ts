@@ -16,7 +16,9 @@ import { isSameProcess, processStartTicks } from './process-identity.js';
 import { LauncherSpawner } from './launcher-spawner.js';
 import { writeToolIndex } from './tool-files.js';
 import { TOOLS_MOUNT_PATH } from '../../core/tool-definitions.js';
-import { SANDBOX_UID_BASE, SANDBOX_UID_COUNT, writeSandboxIdentityFiles } from './sandbox-identity.js';
+import { SANDBOX_UID_BASE, SANDBOX_UID_COUNT } from './sandbox-identity.js';
+import { ensureSandboxDisk } from './sandbox-disk.js';
+import { prepareLayout, sandboxLayout, volumeArgs } from './sandbox-layout.js';
 
 export interface NamespacesBackendOptions {
   /** Directory holding one subdirectory per sandbox (upper/work layers and the supervisor socket). */
@@ -24,6 +26,8 @@ export interface NamespacesBackendOptions {
   supervisorBinary: string;
   cgroupParent: string;
   launchTimeoutMs: number;
+  /** Disk limits: sandboxesDir becomes a loop-mounted btrfs image with quotas (see sandbox-disk.ts); undefined runs without them. */
+  disk?: { imagePath: string; sizeGiB: number };
 }
 
 interface NamespacesRuntime {
@@ -32,14 +36,16 @@ interface NamespacesRuntime {
   dir: string;
   socketPath: string;
   sandboxId: string;
+  /** A build step's overlay work dir beside its caller-owned upper dir, removed on stop. */
+  externalWork?: string;
 }
 
 function asRuntime(runtime: SandboxRuntime): NamespacesRuntime {
-  const { hostPid, startTicks, dir, socketPath, sandboxId } = runtime as Partial<NamespacesRuntime>;
+  const { hostPid, startTicks, dir, socketPath, sandboxId, externalWork } = runtime as Partial<NamespacesRuntime>;
   if (typeof hostPid !== 'number' || typeof startTicks !== 'number' || typeof dir !== 'string' || typeof socketPath !== 'string' || typeof sandboxId !== 'string') {
     throw new InternalError('namespaces runtime record is incomplete');
   }
-  return { hostPid, startTicks, dir, socketPath, sandboxId };
+  return { hostPid, startTicks, dir, socketPath, sandboxId, ...(typeof externalWork === 'string' ? { externalWork } : {}) };
 }
 
 export class NamespacesBackend implements Backend {
@@ -58,7 +64,7 @@ export class NamespacesBackend implements Backend {
       snapshot: false,
       fork: false,
       network: 'loopback',
-      limits: { memory: true, pids: true, cpu: true, disk: false },
+      limits: { memory: true, pids: true, cpu: true, disk: this.options.disk !== undefined },
     };
   }
 
@@ -84,21 +90,19 @@ export class NamespacesBackend implements Backend {
         throw new BackendMisconfiguredError(`cgroup v1 controller "${needed}" is not mounted under /sys/fs/cgroup: sandbox limits cannot be enforced`);
       }
     }
+    if (this.options.disk) await ensureSandboxDisk({ sandboxesDir: this.options.sandboxesDir, ...this.options.disk });
   }
 
   async start(spec: SandboxSpec): Promise<StartedSandbox> {
     const dir = path.join(this.options.sandboxesDir, spec.sandboxId);
-    const upper = spec.upperDir ?? path.join(dir, 'upper');
-    const work = path.join(dir, 'work');
+    const layout = sandboxLayout(dir, spec, this.options.disk !== undefined);
     const merged = path.join(dir, 'root');
     const socketPath = path.join(dir, 'supervisor.sock');
     const toolsDir = path.join(dir, 'tools');
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     await fs.mkdir(toolsDir, { mode: 0o755 });
     await writeToolIndex(toolsDir, { 'index.json': '{ "tools": [] }\n' });
-    await Promise.all([spec.upperDir ? Promise.resolve() : fs.mkdir(upper), fs.mkdir(work), fs.mkdir(merged)]);
-    await fs.chown(upper, SANDBOX_UID_BASE, SANDBOX_UID_BASE);
-    if (!spec.upperDir) await writeSandboxIdentityFiles(upper, spec.hostname);
+    await Promise.all([prepareLayout(layout, spec.hostname), fs.mkdir(merged)]);
     const procsFiles = await createSandboxCgroups(this.options.cgroupParent, spec.sandboxId, {
       memoryMiB: spec.memoryMiB,
       pidsLimit: spec.pidsLimit,
@@ -106,9 +110,10 @@ export class NamespacesBackend implements Backend {
     });
     const args = [
       'launch',
-      ...spec.template.layers.flatMap((layer) => ['--lower', layer]),
-      '--upper', upper,
-      '--work', work,
+      ...[...layout.lowers, ...spec.template.layers].flatMap((layer) => ['--lower', layer]),
+      '--upper', layout.upper,
+      '--work', layout.work,
+      ...volumeArgs(layout),
       '--merged', merged,
       '--hostname', spec.hostname,
       '--socket', socketPath,
@@ -123,15 +128,15 @@ export class NamespacesBackend implements Backend {
     try {
       hostPid = await this.launch(args);
     } catch (error) {
-      await this.cleanup(spec.sandboxId, dir);
+      await this.cleanup(spec.sandboxId, dir, layout.externalWork);
       throw error;
     }
     const startTicks = await processStartTicks(hostPid);
     if (startTicks === undefined) {
-      await this.cleanup(spec.sandboxId, dir);
+      await this.cleanup(spec.sandboxId, dir, layout.externalWork);
       throw new InternalError(`sandbox ${spec.sandboxId} exited right after launch`);
     }
-    const runtime: NamespacesRuntime = { hostPid, startTicks, dir, socketPath, sandboxId: spec.sandboxId };
+    const runtime: NamespacesRuntime = { hostPid, startTicks, dir, socketPath, sandboxId: spec.sandboxId, ...(layout.externalWork ? { externalWork: layout.externalWork } : {}) };
     return { runtime: { ...runtime }, endpoint: { socketPath } };
   }
 
@@ -149,7 +154,7 @@ export class NamespacesBackend implements Backend {
 
   /** Returns once every process is dead and the cgroups are gone; the sandbox's files are removed in the background. */
   async stop(runtime: SandboxRuntime): Promise<void> {
-    const { hostPid, startTicks, dir, sandboxId } = asRuntime(runtime);
+    const { hostPid, startTicks, dir, sandboxId, externalWork } = asRuntime(runtime);
     if (await isSameProcess(hostPid, startTicks)) {
       try {
         process.kill(hostPid, 'SIGKILL');
@@ -157,11 +162,13 @@ export class NamespacesBackend implements Backend {
         // already gone
       }
     }
-    await this.cleanup(sandboxId, dir);
+    await this.cleanup(sandboxId, dir, externalWork);
   }
 
-  private async cleanup(sandboxId: string, dir: string): Promise<void> {
+  private async cleanup(sandboxId: string, dir: string, externalWork?: string): Promise<void> {
     await removeSandboxCgroups(this.options.cgroupParent, sandboxId, 5000);
+    // Not in the background: the caller publishes the directory beside it (a build layer) next.
+    if (externalWork) await fs.rm(externalWork, { recursive: true, force: true });
     const removal = fs
       .rm(dir, { recursive: true, force: true, maxRetries: 3 })
       .catch(() => undefined)

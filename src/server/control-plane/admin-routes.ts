@@ -40,6 +40,8 @@ export function registerAdminRoutes(router: Router, sandboxes: SandboxService, c
         endAt: new Date(live.record.endAtMs).toISOString(),
         cpuCount: live.record.cpuCount,
         memoryMiB: live.record.memoryMiB,
+        pidsLimit: live.record.pidsLimit,
+        diskMiB: live.record.diskMiB,
         metadata: live.record.metadata,
         usage: (await sandboxes.usage(live)) ?? null,
       })),

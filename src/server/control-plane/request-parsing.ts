@@ -2,6 +2,7 @@
 import { InvalidArgumentError } from '../../errors/hearth-error.js';
 import type { CreateSandboxCommand, ListSandboxesCommand } from '../../core/commands.js';
 import { parseToolDefinitions } from '../../core/tool-definitions.js';
+import { parseLimits } from './limit-parsing.js';
 
 export function asObject(value: unknown, what: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -30,13 +31,6 @@ export function timeoutSeconds(value: unknown, what: string): number | undefined
   return value * 1000;
 }
 
-function boundedInt(value: unknown, what: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidArgumentError(`${what} must be an integer from ${min} to ${max}`);
-  }
-  return value;
-}
-
 export function parseCreate(body: unknown, defaultTimeoutMs: number): CreateSandboxCommand {
   const object = asObject(body, 'request body');
   const templateId = object['templateID'] ?? 'base';
@@ -52,10 +46,7 @@ export function parseCreate(body: unknown, defaultTimeoutMs: number): CreateSand
     envVars: stringMap(object['envVars'], 'envVars'),
     autoPause: object['autoPause'] === true,
     tools: object['tools'] === undefined ? [] : parseToolDefinitions(object['tools']),
-    limits: {
-      ...(object['cpuCount'] !== undefined ? { cpuCount: boundedInt(object['cpuCount'], 'cpuCount', 1, 64) } : {}),
-      ...(object['memoryMB'] !== undefined ? { memoryMiB: boundedInt(object['memoryMB'], 'memoryMB', 64, 262_144) } : {}),
-    },
+    limits: parseLimits(object),
   };
 }
 

@@ -33,6 +33,8 @@ export function listedSandboxView(record: SandboxRecord): Record<string, unknown
     cpuCount: record.cpuCount,
     memoryMB: record.memoryMiB,
     diskSizeMB: record.diskMiB,
+    /** Hearth extension (E2B's SandboxInfo has no such field; the SDK ignores it). */
+    pidsLimit: record.pidsLimit,
     metadata: record.metadata,
     state: publicState(record),
     envdVersion: ENVD_VERSION,

@@ -11,15 +11,10 @@ import { UploadStore } from '../../templates/builder/upload-store.js';
 import { readJson, sendJson } from '../http-io.js';
 import type { Router } from '../router.js';
 import { asObject } from './request-parsing.js';
+import { parseLimits } from './limit-parsing.js';
 
 const MAX_UPLOAD_BYTES = 2 * 1024 * 1024 * 1024;
 const UPLOAD_PATH = /^\/template-uploads\/([a-f0-9]+)$/;
-
-function optionalPositiveInt(value: unknown, what: string): number | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw new InvalidArgumentError(`${what} must be a positive integer`);
-  return value;
-}
 
 export function createUploadStore(config: ServerConfig): UploadStore {
   return new UploadStore(path.join(config.templatesDir, 'uploads'));
@@ -42,7 +37,7 @@ export function registerSdkTemplateRoutes(router: Router, templates: TemplateSer
     const body = asObject(await readJson(request, config.maxJsonBodyBytes), 'request body');
     const name = body['name'] ?? body['alias'];
     if (typeof name !== 'string') throw new InvalidArgumentError('name is required');
-    const { buildId } = templates.reserveBuild(name, optionalPositiveInt(body['cpuCount'], 'cpuCount'), optionalPositiveInt(body['memoryMB'], 'memoryMB'));
+    const { buildId } = templates.reserveBuild(name, parseLimits(body));
     sendJson(response, 202, { templateID: name, buildID: buildId, aliases: [name], names: [name], tags: [], public: false });
   });
 
@@ -63,7 +58,7 @@ export function registerSdkTemplateRoutes(router: Router, templates: TemplateSer
     const contextDir = path.join(config.templatesDir, 'uploads', `context-${buildId}-${randomBytes(4).toString('hex')}`);
     await uploads.unpackAll(plan.copyHashes, contextDir);
     await templates.startBuild(
-      { name, source: { kind: 'instructions', instructions: plan.instructions }, contextDir, buildArgs: {}, startCmd: plan.startCmd, readyCmd: plan.readyCmd },
+      { name, source: { kind: 'instructions', instructions: plan.instructions }, contextDir, buildArgs: {}, startCmd: plan.startCmd, readyCmd: plan.readyCmd, limits: {} },
       buildId,
     );
     response.writeHead(202, { 'content-length': '0' });

@@ -6,6 +6,7 @@ import { InvalidArgumentError } from '../../errors/hearth-error.js';
 import { readJson, sendEmpty, sendJson } from '../http-io.js';
 import type { Router } from '../router.js';
 import { asObject, stringMap } from './request-parsing.js';
+import { parseLimits } from './limit-parsing.js';
 
 function templateView(template: TemplateRecord): Record<string, unknown> {
   return {
@@ -17,6 +18,7 @@ function templateView(template: TemplateRecord): Record<string, unknown> {
     cpuCount: template.cpuCount,
     memoryMB: template.memoryMiB,
     diskSizeMB: template.diskMiB,
+    pidsLimit: template.pidsLimit,
     createdAt: new Date(template.createdAtMs).toISOString(),
     updatedAt: new Date(template.createdAtMs).toISOString(),
     buildStatus: template.status,
@@ -78,6 +80,7 @@ export function registerTemplateRoutes(router: Router, store: Store, templates: 
       buildArgs: stringMap(body['buildArgs'], 'buildArgs'),
       startCmd: optionalText(body['startCmd'], 'startCmd'),
       readyCmd: optionalText(body['readyCmd'], 'readyCmd'),
+      limits: parseLimits(body),
     });
     sendJson(response, 202, jobView(job));
   });

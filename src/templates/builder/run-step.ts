@@ -25,6 +25,7 @@ export interface RunStepOptions {
 }
 
 const BUILD_SUPERVISOR_TIMEOUT_MS = 10_000;
+const BUILD_PIDS_LIMIT = 4096;
 
 /** Gives the build sandbox the host's DNS for the duration of the step, without baking it into the layer. */
 async function withResolvConf<T>(upperDir: string, body: () => Promise<T>): Promise<T> {
@@ -60,6 +61,7 @@ export async function runBuildStep(options: RunStepOptions): Promise<number> {
     cpuCount: 2,
     memoryMiB: options.memoryMiB,
     diskMiB: 0,
+    pidsLimit: BUILD_PIDS_LIMIT,
     sizeBytes: 0,
     status: 'ready',
   };
@@ -70,7 +72,9 @@ export async function runBuildStep(options: RunStepOptions): Promise<number> {
       template,
       cpuCount: 2,
       memoryMiB: options.memoryMiB,
-      pidsLimit: 4096,
+      pidsLimit: BUILD_PIDS_LIMIT,
+      // Build steps write a caller-owned layer outside the sandboxes disk: no disk limit.
+      diskMiB: 0,
       baseEnv: { PATH: SANDBOX_PATH, LANG: 'C.UTF-8', DEBIAN_FRONTEND: 'noninteractive', ...options.env },
       network: 'host',
       toolsMount: false,
