@@ -1,0 +1,63 @@
+// Runs one `runsc` command with the flags every invocation for a sandbox must share.
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import { InternalError } from '../../errors/hearth-error.js';
+
+export interface RunscOptions {
+  binary: string;
+  /** runsc's state directory (one per Hearth data directory). */
+  stateDir: string;
+  /** systrap by default; ptrace where seccomp traps are unavailable; kvm where /dev/kvm works. */
+  platform: string;
+}
+
+export interface RunscOutcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * `--overlay2=none`: the root is already an overlay Hearth mounted on the host, so files written in the
+ * sandbox land in its upper directory, not in sandbox memory. `--host-uds=create`: the supervisor's
+ * listening socket inside a bind-mounted directory becomes a host socket the daemon connects to.
+ */
+export function globalFlags(options: RunscOptions, network: 'none' | 'sandbox' | 'host'): string[] {
+  return [`--root=${options.stateDir}`, `--platform=${options.platform}`, '--overlay2=none', '--host-uds=create', `--network=${network}`];
+}
+
+/**
+ * Runs runsc and collects its output. `logFile`: stdout and stderr go to that file instead of pipes,
+ * for commands (run) whose sandbox and gofer children inherit them and outlive the command.
+ */
+export async function runsc(options: RunscOptions, args: string[], timeoutMs: number, logFile?: string): Promise<RunscOutcome> {
+  const log = logFile ? await fs.open(logFile, 'a') : undefined;
+  try {
+    return await new Promise<RunscOutcome>((resolve, reject) => {
+      const child = spawn(options.binary, args, { stdio: ['ignore', log ? log.fd : 'pipe', log ? log.fd : 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new InternalError(`runsc ${args.find((arg) => !arg.startsWith('-')) ?? ''} did not finish within ${timeoutMs} ms`));
+      }, timeoutMs);
+      child.once('error', (error) => {
+        clearTimeout(timer);
+        reject(new InternalError(`cannot run ${options.binary}: ${error.message}`, { cause: error }));
+      });
+      child.once('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr });
+      });
+    });
+  } finally {
+    await log?.close();
+  }
+}
+
+/** The last meaningful line of a runsc log or stderr, for error messages. */
+export function lastLine(text: string): string {
+  return text.trim().split('\n').filter(Boolean).pop() ?? 'no output';
+}

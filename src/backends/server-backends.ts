@@ -1,0 +1,24 @@
+// The backends a Hearth server offers: namespaces (built by the caller with its disk options) and gVisor, behind one router.
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import type { ServerConfig } from '../config/server-config.js';
+import type { Backend } from './backend.js';
+import type { BackendKind } from './backend-kinds.js';
+import { BackendRouter } from './backend-router.js';
+import { GvisorBackend } from './gvisor/gvisor-backend.js';
+
+/** Bundles live outside the (private) data directory, one subdirectory per server, keyed by its data directory. */
+const GVISOR_RUN_DIR = '/run/hearth/gvisor';
+
+export function serverBackends(namespaces: Backend, config: ServerConfig): BackendRouter {
+  const gvisor = new GvisorBackend({
+    sandboxesDir: path.join(config.dataDir, 'gvisor', 'sandboxes'),
+    bundlesDir: path.join(GVISOR_RUN_DIR, createHash('sha256').update(path.resolve(config.dataDir)).digest('hex').slice(0, 12)),
+    stateDir: path.join(config.dataDir, 'gvisor', 'runsc-state'),
+    supervisorBinary: config.supervisorBinary,
+    cgroupParent: config.cgroupParent,
+    platform: config.gvisorPlatform,
+    launchTimeoutMs: 30_000,
+  });
+  return new BackendRouter(new Map<BackendKind, Backend>([['namespaces', namespaces], ['gvisor', gvisor]]), config.backend);
+}
