@@ -100,6 +100,7 @@ static void mnt(const char *src, const char *dst, int kind, const char *type, un
 }
 
 static int host_network; /* --network host: template builds share the host's network namespace */
+static const char *netns_path; /* --netns PATH: join a network namespace the host prepared (veth, address, routes) */
 
 static void child(char **lowers, int nlow, const char *upper, const char *work, const char *merged,
                   const char *host, char **binds, int nbind, int lfd, int in_fd)
@@ -207,6 +208,7 @@ int launch_main(int argc, char **argv)
         else if (!strcmp(o, "--bind") && nbind < 64) binds[nbind++] = v;
         else if (!strcmp(o, "--env")) add_env(v);
         else if (!strcmp(o, "--network") && (!strcmp(v, "host") || !strcmp(v, "none"))) host_network = !strcmp(v, "host");
+        else if (!strcmp(o, "--netns")) netns_path = v;
         else { errno = EINVAL; fail("option %s", o); }
     }
     if (!nlow || !upper || !work || !merged || !sock || !base || count < 6 || base + count > 0xffffffffUL) {
@@ -234,8 +236,24 @@ int launch_main(int argc, char **argv)
     }
     /* the merged root takes its owner from the upper dir: make it the sandbox's root */
     if (chown(upper, (uid_t)base, (gid_t)base) < 0) fail("chown %s", upper);
-    if (unshare(CLONE_NEWUTS | CLONE_NEWIPC | (host_network ? 0 : CLONE_NEWNET) | CLONE_NEWPID | CLONE_NEWCGROUP) < 0)
+    if (netns_path && !host_network) {
+        int nfd = open(netns_path, O_RDONLY | O_CLOEXEC);
+        if (nfd < 0 || setns(nfd, CLONE_NEWNET) < 0) fail("join network namespace %s", netns_path);
+        close(nfd);
+    }
+    if (unshare(CLONE_NEWUTS | CLONE_NEWIPC | (host_network || netns_path ? 0 : CLONE_NEWNET) | CLONE_NEWPID | CLONE_NEWCGROUP) < 0)
         fail("unshare");
+    if (!host_network) {
+        /* the netns belongs to the host's user namespace, so sandbox root holds no CAP_NET_BIND_SERVICE
+         * there: let it bind low ports and open ICMP echo sockets (ping) anyway */
+        static const char *const knobs[][2] = {{"/proc/sys/net/ipv4/ip_unprivileged_port_start", "0"},
+                                               {"/proc/sys/net/ipv4/ping_group_range", "0 2147483647"}};
+        for (int i = 0; i < 2; i++) {
+            int fd = open(knobs[i][0], O_WRONLY | O_CLOEXEC);
+            if (fd < 0 || write(fd, knobs[i][1], strlen(knobs[i][1])) < 0) fail("write %s", knobs[i][0]);
+            close(fd);
+        }
+    }
     int up[2], down[2];
     if (pipe2(up, O_CLOEXEC) < 0 || pipe2(down, O_CLOEXEC) < 0) fail("pipe");
     pid_t c = fork();

@@ -1,5 +1,6 @@
 // The Backend contract: how a sandbox is isolated and started. namespaces (default), gVisor and microVM implement it.
 import type { TemplateRecord } from '../store/store.js';
+import type { BackendKind } from './backend-kinds.js';
 
 export interface BackendCapabilities {
   pause: boolean;
@@ -23,6 +24,12 @@ export interface SandboxSpec {
   baseEnv: Record<string, string>;
   /** `none`: a private network namespace with loopback only; `host`: shares the host's (template builds). */
   network: 'none' | 'host';
+  /** A prepared network namespace to join (veth, address, routes set up by the host) instead of a private one. */
+  netnsPath?: string;
+  /** The DNS server written to the sandbox's /etc/resolv.conf. */
+  nameserver?: string;
+  /** Which backend runs the sandbox (a create's or template's choice); absent: the server's default. */
+  backend?: BackendKind;
   /** Whether to mount the read-only tool files at /run/hearth/tools (not for template build steps). */
   toolsMount: boolean;
   /** A caller-owned writable layer (a template build step keeps it as a new layer); the backend never deletes it, but may keep its own scratch directory `<upperDir>.work` beside it until stop. */

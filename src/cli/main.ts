@@ -5,6 +5,8 @@ import { runPool } from './pool-command.js';
 import { runBenchCommand } from './bench-command.js';
 import { runBudget } from './budget-command.js';
 import { runCost } from './cost-command.js';
+import { runEgress } from './egress-command.js';
+import { runSecret } from './secret-command.js';
 
 const HELP = `hearth: self-hosted sandboxes for AI agents with an E2B-compatible API
 
@@ -12,8 +14,13 @@ usage:
   hearth serve [--port 3000] [--host 127.0.0.1] [--data-dir DIR] [--templates-dir DIR]
                [--config FILE] [--pool TEMPLATE=SIZE]... [--kill-on-exit]
                [--sandbox-disk-gb 64 | --no-sandbox-disk]
+               [--network bridged|none] [--bridge hearth0] [--sandbox-subnet 10.77.0.0/16]
+               [--dns-host NAME=IP]... [--sandbox-domain DOMAIN] [--secrets-key-file FILE]
   hearth pool ls                       pools: target, ready, claims, misses
   hearth pool set TEMPLATE SIZE        resize a template's warm pool
+  hearth secret set NAME [--value V]   store a secret (sealed); grant it at create with "secrets"
+  hearth secret ls | rm NAME           list secret names; delete (revokes it from running sandboxes)
+  hearth egress SANDBOX_ID             a sandbox's egress audit log: allowed and denied connections
   hearth bench [--quick] [--runs N]    p50/p95/p99 of create, exec, ramp, density and floors
   hearth budget --target T --start S   latency budget: what each sandbox start leaves for inference
   hearth cost --per-day N --exec D     req/s, compute hours, cost per day and month, pool break-even
@@ -37,6 +44,10 @@ async function main(argv: string[]): Promise<number> {
       return runBenchCommand(rest);
     case 'budget':
       return runBudget(rest);
+    case 'secret':
+      return runSecret(rest);
+    case 'egress':
+      return runEgress(rest);
     case 'cost':
       return runCost(rest);
     case undefined:

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { defaultConfig, type ServerConfig } from '../config/server-config.js';
+import { parseBackendKind } from '../backends/backend-kinds.js';
 
 export interface ServeOptions {
   config: ServerConfig;
@@ -45,6 +46,13 @@ export function parseServeOptions(argv: string[]): ServeOptions {
       quiet: { type: 'boolean', default: false },
       'sandbox-disk-gb': { type: 'string' },
       'no-sandbox-disk': { type: 'boolean', default: false },
+      backend: { type: 'string' },
+      network: { type: 'string' },
+      bridge: { type: 'string' },
+      'sandbox-subnet': { type: 'string' },
+      'dns-host': { type: 'string', multiple: true },
+      'secrets-key-file': { type: 'string' },
+      'sandbox-domain': { type: 'string' },
     },
     strict: true,
   });
@@ -62,10 +70,19 @@ export function parseServeOptions(argv: string[]): ServeOptions {
   const diskText = values['sandbox-disk-gb'];
   const sandboxDiskGiB = diskText === undefined ? base.sandboxDiskGiB : Number(diskText);
   if (!Number.isInteger(sandboxDiskGiB) || sandboxDiskGiB < 1 || sandboxDiskGiB > 1 << 20) throw new Error(`--sandbox-disk-gb must be a whole number of GiB from 1, got "${diskText}"`);
+  const network = values.network ?? base.network;
+  if (network !== 'bridged' && network !== 'none') throw new Error(`--network must be bridged or none, got "${network}"`);
   return {
     config: {
       ...base,
+      network,
+      ...(values.bridge ? { networkBridge: values.bridge } : {}),
+      ...(values['sandbox-subnet'] ? { sandboxSubnet: values['sandbox-subnet'] } : {}),
+      ...(values['dns-host'] ? { dnsHosts: [base.dnsHosts, ...values['dns-host']].join(' ').trim() } : {}),
+      ...(values['secrets-key-file'] ? { secretsKeyFile: values['secrets-key-file'] } : {}),
+      ...(values['sandbox-domain'] ? { sandboxDomain: values['sandbox-domain'] } : {}),
       sandboxDiskGiB,
+      ...(values.backend ? { backend: parseBackendKind(values.backend, '--backend') } : {}),
       sandboxDiskLimits: base.sandboxDiskLimits && !values['no-sandbox-disk'],
       host: values.host ?? process.env['HEARTH_HOST'] ?? file.host ?? base.host,
       port,

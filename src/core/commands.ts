@@ -1,5 +1,7 @@
 // Typed commands the edge hands to the core: one value per request, already validated.
+import type { HeaderTransformRecord } from '../store/store.js';
 import type { ToolDefinition } from './tool-definitions.js';
+import type { BackendKind } from '../backends/backend-kinds.js';
 
 /** Resource limits asked for by a create or a template build; an absent one falls back to the template's, then the server's. */
 export interface SandboxLimits {
@@ -7,6 +9,16 @@ export interface SandboxLimits {
   memoryMiB?: number;
   pidsLimit?: number;
   diskMiB?: number;
+}
+
+/** E2B's network create options and Hearth's secret grants, validated. */
+export interface SandboxNetworkRequest {
+  allowOut: string[];
+  denyOut: string[];
+  rules: Record<string, HeaderTransformRecord[]>;
+  allowPublicTraffic: boolean;
+  maskRequestHost: string | null;
+  secrets: string[];
 }
 
 export interface CreateSandboxCommand {
@@ -20,6 +32,9 @@ export interface CreateSandboxCommand {
   tools: ToolDefinition[];
   /** Hearth extension: resource limits for this sandbox instead of the template's. */
   limits: SandboxLimits;
+  network: SandboxNetworkRequest;
+  /** Hearth extension: the backend to run on instead of the template's or the server's default. */
+  backend?: BackendKind;
 }
 
 export interface ListSandboxesCommand {

@@ -80,7 +80,11 @@ export class PoolManager {
   }
 
   allIds(): string[] {
-    return [...this.pools.values()].flatMap((pool) => pool.ready.map((live) => live.record.id));
+    return this.allLive().map((live) => live.record.id);
+  }
+
+  allLive(): LiveSandbox[] {
+    return [...this.pools.values()].flatMap((pool) => pool.ready);
   }
 
   /** All pooled sandboxes, for shutdown and kill-all. */

@@ -6,10 +6,13 @@ import {
   InvalidArgumentError,
   SandboxNotFoundError,
   SandboxUnavailableError,
+  SecretNotFoundError,
   TemplateNotFoundError,
   toHearthError,
 } from '../errors/hearth-error.js';
-import type { SandboxRecord, SandboxState, Store, TemplateRecord } from '../store/store.js';
+import type { SandboxNetworkManager } from '../network/sandbox-network-manager.js';
+import type { NetnsSlot } from '../network/netns-slots.js';
+import { DEFAULT_NETWORK_SETTINGS, type EgressEventRecord, type SandboxNetworkSettings, type SandboxRecord, type SandboxState, type Store, type TemplateRecord } from '../store/store.js';
 import { Fields } from '../supervisor/frame-codec.js';
 import { FieldTag } from '../supervisor/protocol.js';
 import { SupervisorClient } from '../supervisor/supervisor-client.js';
@@ -20,6 +23,8 @@ import { toolFiles, type ToolDefinition } from './tool-definitions.js';
 import { LIVE_STATES, assertTransition } from './sandbox-state-machine.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
+import { chosenBackend, poolServesBackend } from './backend-choice.js';
+import { parseBackendKind } from '../backends/backend-kinds.js';
 import { PoolManager, type PoolStats } from './pool-manager.js';
 import { resolveLimits, sameLimits } from './sandbox-limits.js';
 
@@ -86,6 +91,12 @@ async function warmUp(client: SupervisorClient): Promise<void> {
   }
 }
 
+function networkSettings(command: CreateSandboxCommand | undefined): SandboxNetworkSettings {
+  if (!command) return { ...DEFAULT_NETWORK_SETTINGS };
+  const { allowPublicTraffic } = command.network;
+  return { ...command.network, trafficAccessToken: allowPublicTraffic ? null : newAccessToken() };
+}
+
 function encodeCursor(record: SandboxRecord): string {
   return Buffer.from(`${record.startedAtMs}:${record.id}`).toString('base64url');
 }
@@ -109,6 +120,8 @@ export class SandboxService {
     private readonly backend: Backend,
     private readonly config: ServerConfig,
     private readonly log: Logger,
+    /** Bridged networks with egress policy; without it sandboxes get a private loopback-only network. */
+    private readonly network: SandboxNetworkManager | undefined,
     readonly metrics: Metrics = new Metrics(),
   ) {
     this.pools = new PoolManager({ startPooled: (templateId) => this.startPooled(templateId), discard: (live, reason) => this.destroy(live, reason) }, log);
@@ -138,10 +151,11 @@ export class SandboxService {
     const template = await this.store.getTemplate(command.templateId);
     if (!template) throw new TemplateNotFoundError(command.templateId);
     if (template.status !== 'ready') throw new ConflictError(`template "${command.templateId}" is ${template.status}, not ready`);
+    for (const name of command.network.secrets) if (!(await this.store.getSecret(name))) throw new SecretNotFoundError(name);
     // Pooled sandboxes carry the template's limits; a create asking for others starts cold with them.
     const diskLimits = this.backend.capabilities().limits.disk;
     const templateLimits = sameLimits(resolveLimits(template, command.limits, this.config, diskLimits), resolveLimits(template, {}, this.config, diskLimits));
-    const claimed = templateLimits ? this.pools.claim(template.id) : undefined;
+    const claimed = templateLimits && poolServesBackend(template, command, this.backend.kind) ? this.pools.claim(template.id) : undefined;
     if (claimed) {
       try {
         if (command.tools.length > 0) await this.backend.writeTools(claimed.record.runtime, toolFiles(command.tools));
@@ -169,7 +183,7 @@ export class SandboxService {
     return {
       id: newSandboxId(),
       templateId: template.id,
-      backend: this.backend.kind,
+      backend: chosenBackend(template, command) ?? this.backend.kind,
       state: 'starting',
       desiredState: command ? 'running' : 'paused',
       metadata: command?.metadata ?? {},
@@ -179,6 +193,7 @@ export class SandboxService {
       endAtMs: command ? nowMs + command.timeoutMs : Number.MAX_SAFE_INTEGER,
       ...resolveLimits(template, command?.limits ?? {}, this.config, this.backend.capabilities().limits.disk),
       runtime: {},
+      network: networkSettings(command),
       endedAtMs: null,
       endReason: null,
     };
@@ -188,6 +203,8 @@ export class SandboxService {
   private async startSandbox(template: TemplateRecord, target: 'running' | 'pooled', command?: CreateSandboxCommand): Promise<LiveSandbox> {
     let record = this.newRecord(template, command);
     const { id } = record;
+    const slot: NetnsSlot | undefined = this.network ? await this.network.claim() : undefined;
+    if (slot) record.network = { ...record.network, address: slot.address, slotIndex: slot.index };
     await this.store.insertSandbox(record);
     const spec: SandboxSpec = {
       sandboxId: id,
@@ -199,10 +216,13 @@ export class SandboxService {
       diskMiB: record.diskMiB,
       baseEnv: { PATH: SANDBOX_PATH, LANG: 'C.UTF-8', ...template.config.env, E2B_SANDBOX: 'true', E2B_SANDBOX_ID: id, HEARTH_SANDBOX_ID: id },
       network: 'none',
+      ...(slot && this.network ? { netnsPath: slot.netnsPath, nameserver: this.network.layout.gateway } : {}),
       toolsMount: true,
+      ...(record.backend !== this.backend.kind ? { backend: parseBackendKind(record.backend, 'backend') } : {}),
     };
     let runtime: Record<string, unknown> | undefined;
     try {
+      this.network?.attach(record);
       const started = await this.backend.start(spec);
       runtime = started.runtime;
       const client = await SupervisorClient.connect({ socketPath: started.endpoint.socketPath, connectTimeoutMs: SUPERVISOR_CONNECT_TIMEOUT_MS });
@@ -220,6 +240,7 @@ export class SandboxService {
       const failure = toHearthError(error);
       this.log.warn(`sandbox ${id} failed to start: ${failure.message}`);
       if (runtime) await this.backend.stop(runtime).catch(() => undefined);
+      if (!runtime || !(await this.backend.isAlive(runtime).catch(() => true))) this.network?.release(record);
       await this.store.updateSandbox(id, { state: 'failed', desiredState: 'killed', endedAtMs: Date.now(), endReason: failure.message });
       throw failure;
     }
@@ -242,9 +263,11 @@ export class SandboxService {
       accessToken: newAccessToken(),
       startedAtMs: nowMs,
       endAtMs: nowMs + command.timeoutMs,
+      network: { ...networkSettings(command), address: live.record.network.address, slotIndex: live.record.network.slotIndex },
     });
     if (!record) throw new SandboxNotFoundError(live.record.id);
     live.record = record;
+    this.network?.attach(record);
     this.attach(live);
     void this.store.appendEvent({ atMs: nowMs, sandboxId: record.id, type: 'sandbox.claimed', detail: { templateId: record.templateId } });
     return record;
@@ -265,6 +288,28 @@ export class SandboxService {
   async setTools(sandboxId: string, tools: readonly ToolDefinition[]): Promise<void> {
     const live = this.getLive(sandboxId);
     await this.backend.writeTools(live.record.runtime, toolFiles(tools));
+  }
+
+  /** Replaces a live sandbox's egress rules and header rules (E2B's network update); effective for new connections at once. */
+  async updateNetwork(sandboxId: string, update: Pick<SandboxNetworkSettings, 'allowOut' | 'denyOut' | 'rules'>): Promise<SandboxRecord> {
+    const live = this.getLive(sandboxId);
+    const record = await this.updateLive(live, { network: { ...live.record.network, ...update } });
+    this.network?.attach(record);
+    return record;
+  }
+
+  /** Withdraws one secret from a live sandbox: its metadata service and egress proxy stop handing it out. */
+  async revokeSecret(sandboxId: string, name: string): Promise<void> {
+    const live = this.getLive(sandboxId);
+    if (!live.record.network.secrets.includes(name)) throw new InvalidArgumentError(`secret "${name}" is not granted to sandbox ${sandboxId}`);
+    const record = await this.updateLive(live, { network: { ...live.record.network, secrets: live.record.network.secrets.filter((granted) => granted !== name) } });
+    this.network?.attach(record);
+  }
+
+  /** The egress audit log of a sandbox, live or ended, newest first. */
+  async egressEvents(sandboxId: string, limit: number): Promise<EgressEventRecord[]> {
+    if (!this.live.has(sandboxId) && !(await this.store.getSandbox(sandboxId))) throw new SandboxNotFoundError(sandboxId);
+    return this.store.listEgressEvents(sandboxId, limit);
   }
 
   /** Sets pool targets (from config, flags or the admin API); persisted so they survive restarts. */
@@ -362,6 +407,7 @@ export class SandboxService {
     live.client.close();
     try {
       await this.backend.stop(live.record.runtime);
+      this.network?.release(live.record);
     } finally {
       await this.store.updateSandbox(id, { state: 'killed', endedAtMs: Date.now(), endReason: reason });
       await this.store.appendEvent({ atMs: Date.now(), sandboxId: id, type: 'sandbox.killed', detail: { reason } });
@@ -401,6 +447,7 @@ export class SandboxService {
       reaped += 1;
     }
     const known = new Set([...this.live.keys(), ...this.pools.allIds()]);
+    await this.network?.recover([...this.live.values(), ...this.pools.allLive()].map((live) => live.record));
     reaped += await this.backend.reapOrphans(known);
     return { reattached, reaped };
   }

@@ -41,6 +41,12 @@ export class TemplateNotFoundError extends HearthError {
   }
 }
 
+export class SecretNotFoundError extends HearthError {
+  constructor(name: string) {
+    super(ErrorCode.secretNotFound, `secret "${name}" not found: list secrets with \`hearth secret ls\``);
+  }
+}
+
 export class FileNotFoundError extends HearthError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCode.fileNotFound, message, options);

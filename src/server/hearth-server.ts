@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import { NamespacesBackend } from '../backends/namespaces/namespaces-backend.js';
+import { serverBackends } from '../backends/server-backends.js';
 import type { ServerConfig } from '../config/server-config.js';
 import type { Logger } from '../core/logger.js';
 import { SandboxService } from '../core/sandbox-service.js';
@@ -10,6 +11,10 @@ import { TemplateService } from '../core/template-service.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import { DEFAULT_TEMPLATE_CONFIG, type Store } from '../store/store.js';
 import { BASE_TEMPLATE_ID, baseTemplatePaths, ensureBaseTemplate } from '../templates/base-template.js';
+import { SandboxNetworkManager } from '../network/sandbox-network-manager.js';
+import { parseStaticHosts, systemUpstreams } from '../network/upstream-resolver.js';
+import { SecretSealer } from '../secrets/secret-sealer.js';
+import { SecretService } from '../secrets/secret-service.js';
 import { ApiKeyAuth } from './api-key-auth.js';
 import { createHttpServer, listen } from './http-server.js';
 
@@ -27,13 +32,14 @@ export async function startHearthServer(config: ServerConfig, log: Logger, apiKe
   const sandboxesDir = path.join(config.dataDir, 'sandboxes');
   await fs.mkdir(sandboxesDir, { recursive: true, mode: 0o700 });
   const store = new SqliteStore(path.join(config.dataDir, 'hearth.db'));
-  const backend = new NamespacesBackend({
+  const namespaces = new NamespacesBackend({
     sandboxesDir,
     supervisorBinary: config.supervisorBinary,
     cgroupParent: config.cgroupParent,
     launchTimeoutMs: 10_000,
     ...(config.sandboxDiskLimits ? { disk: { imagePath: path.join(config.dataDir, 'sandboxes.img'), sizeGiB: config.sandboxDiskGiB } } : {}),
   });
+  const backend = serverBackends(namespaces, config);
   await backend.checkHost();
 
   const manifest = await ensureBaseTemplate(config.templatesDir, (line) => log.info(line));
@@ -54,7 +60,23 @@ export async function startHearthServer(config: ServerConfig, log: Logger, apiKe
 
   const auth = new ApiKeyAuth(store);
   const { createdKey } = await auth.bootstrap(apiKey);
-  const sandboxes = new SandboxService(store, backend, config, log);
+  const secrets = new SecretService(store, await SecretSealer.open(config.secretsKeyFile));
+  const network =
+    config.network === 'bridged'
+      ? await SandboxNetworkManager.start(
+          {
+            bridge: config.networkBridge,
+            subnet: config.sandboxSubnet,
+            spareNamespaces: 4,
+            upstreams: systemUpstreams(),
+            staticHosts: parseStaticHosts(config.dnsHosts),
+          },
+          store,
+          secrets,
+          log,
+        )
+      : undefined;
+  const sandboxes = new SandboxService(store, backend, config, log, network);
   const recovered = await sandboxes.recover();
   if (recovered.reattached + recovered.reaped > 0) {
     log.info(`after restart: re-attached ${recovered.reattached} sandbox(es), reaped ${recovered.reaped}`);
@@ -68,9 +90,10 @@ export async function startHearthServer(config: ServerConfig, log: Logger, apiKe
   await sandboxes.startPools();
 
   const templates = new TemplateService(store, backend, config, log);
-  const server: http.Server = createHttpServer({ config, sandboxes, store, auth, templates, log });
+  const server: http.Server = createHttpServer({ config, sandboxes, store, auth, templates, secrets, log });
   const address = await listen(server, config.host, config.port);
   const url = config.publicUrl ?? `http://${address.address}:${address.port}`;
+  config.sandboxDomain ??= `localhost:${address.port}`;
   return {
     url,
     port: address.port,
@@ -82,6 +105,7 @@ export async function startHearthServer(config: ServerConfig, log: Logger, apiKe
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (options.killSandboxes) await sandboxes.killAll('server shut down');
       await sandboxes.shutdown();
+      await network?.close({ teardown: options.killSandboxes === true });
       await backend.close();
       await store.close();
     },

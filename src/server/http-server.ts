@@ -17,6 +17,11 @@ import { isDashboardAsset, serveDashboardAsset } from './dashboard-assets.js';
 import { createDataPlane, sandboxForSignedUrl } from './data-plane/data-plane.js';
 import { sendError, sendJson } from './http-io.js';
 import { Router } from './router.js';
+import { forwardRequest, forwardUpgrade, portTarget } from './port-forwarding.js';
+import { registerNetworkRoutes } from './control-plane/network-routes.js';
+import { registerSecretRoutes } from './control-plane/secret-routes.js';
+import type { SecretService } from '../secrets/secret-service.js';
+import type { Duplex } from 'node:stream';
 
 export interface HttpServerDeps {
   config: ServerConfig;
@@ -24,12 +29,15 @@ export interface HttpServerDeps {
   store: Store;
   auth: ApiKeyAuth;
   templates: TemplateService;
+  secrets: SecretService;
   log: Logger;
 }
 
 export function createHttpServer(deps: HttpServerDeps): http.Server {
   const router = new Router();
   registerSandboxRoutes(router, deps.sandboxes, deps.config);
+  registerNetworkRoutes(router, deps.sandboxes, deps.config);
+  registerSecretRoutes(router, deps.secrets, deps.config);
   registerTemplateRoutes(router, deps.store, deps.templates, deps.config);
   const uploads = createUploadStore(deps.config);
   registerSdkTemplateRoutes(router, deps.templates, uploads, deps.config);
@@ -46,6 +54,16 @@ export function createHttpServer(deps: HttpServerDeps): http.Server {
 
   async function handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://hearth.local');
+    const forwarded = portTarget(request);
+    if (forwarded) {
+      try {
+        await forwardRequest(deps.sandboxes, forwarded, request, response);
+      } catch (error) {
+        request.resume();
+        sendError(response, error);
+      }
+      return;
+    }
     const sandboxId = request.headers['e2b-sandbox-id'] ?? sandboxForSignedUrl(deps.sandboxes, url, request.method);
     if (typeof sandboxId === 'string' && sandboxId.length > 0) {
       await serveDataPlane(sandboxId, request, response, url);
@@ -85,6 +103,12 @@ export function createHttpServer(deps: HttpServerDeps): http.Server {
       sendError(response, error);
     }
   }
+
+  server.on('upgrade', (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const target = portTarget(request);
+    if (target) forwardUpgrade(deps.sandboxes, target, request, socket, head);
+    else socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  });
 
   return server;
 }

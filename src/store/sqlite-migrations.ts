@@ -55,4 +55,23 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
    UPDATE templates SET layers = json_array(rootfs_path);`,
   `ALTER TABLE sandboxes ADD COLUMN pids_limit INTEGER NOT NULL DEFAULT 512;
    ALTER TABLE templates ADD COLUMN pids_limit INTEGER NOT NULL DEFAULT 0;`,
+  `ALTER TABLE sandboxes ADD COLUMN network TEXT NOT NULL DEFAULT '{}';
+   CREATE TABLE secrets (
+     name TEXT PRIMARY KEY,
+     sealed TEXT NOT NULL,
+     created_at_ms INTEGER NOT NULL,
+     updated_at_ms INTEGER NOT NULL
+   );
+   CREATE TABLE egress_events (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at_ms INTEGER NOT NULL,
+     sandbox_id TEXT NOT NULL,
+     action TEXT NOT NULL,
+     protocol TEXT NOT NULL,
+     host TEXT,
+     address TEXT,
+     port INTEGER,
+     reason TEXT NOT NULL
+   );
+   CREATE INDEX egress_events_sandbox ON egress_events (sandbox_id, id);`,
 ];

@@ -2,15 +2,18 @@
 import Database from 'better-sqlite3';
 import type {
   ApiKeyRecord,
+  EgressEventRecord,
   EventRecord,
   PoolTargetRecord,
   SandboxListQuery,
+  SandboxNetworkSettings,
   SandboxRecord,
+  SecretRecord,
   Store,
   TemplateConfig,
   TemplateRecord,
 } from './store.js';
-import { DEFAULT_TEMPLATE_CONFIG } from './store.js';
+import { DEFAULT_NETWORK_SETTINGS, DEFAULT_TEMPLATE_CONFIG } from './store.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 
 interface SandboxRow {
@@ -29,6 +32,7 @@ interface SandboxRow {
   disk_mib: number;
   pids_limit: number;
   runtime: string;
+  network: string;
   ended_at_ms: number | null;
   end_reason: string | null;
 }
@@ -49,6 +53,28 @@ interface TemplateRow {
   status: string;
 }
 
+interface SecretRow {
+  name: string;
+  sealed: string;
+  created_at_ms: number;
+  updated_at_ms: number;
+}
+
+function toSecret(row: SecretRow): SecretRecord {
+  return { name: row.name, sealed: row.sealed, createdAtMs: row.created_at_ms, updatedAtMs: row.updated_at_ms };
+}
+
+interface EgressEventRow {
+  at_ms: number;
+  sandbox_id: string;
+  action: string;
+  protocol: string;
+  host: string | null;
+  address: string | null;
+  port: number | null;
+  reason: string;
+}
+
 function toSandbox(row: SandboxRow): SandboxRecord {
   return {
     id: row.id,
@@ -66,6 +92,7 @@ function toSandbox(row: SandboxRow): SandboxRecord {
     diskMiB: row.disk_mib,
     pidsLimit: row.pids_limit,
     runtime: JSON.parse(row.runtime) as Record<string, unknown>,
+    network: { ...DEFAULT_NETWORK_SETTINGS, ...(JSON.parse(row.network) as Partial<SandboxNetworkSettings>) },
     endedAtMs: row.ended_at_ms,
     endReason: row.end_reason,
   };
@@ -88,6 +115,7 @@ function toSandboxRow(record: SandboxRecord): SandboxRow {
     disk_mib: record.diskMiB,
     pids_limit: record.pidsLimit,
     runtime: JSON.stringify(record.runtime),
+    network: JSON.stringify(record.network),
     ended_at_ms: record.endedAtMs,
     end_reason: record.endReason,
   };
@@ -151,9 +179,9 @@ export class SqliteStore implements Store {
     const row = toSandboxRow(record);
     this.sql(
         `INSERT INTO sandboxes (id, template_id, backend, state, desired_state, metadata, env_vars, access_token,
-          started_at_ms, end_at_ms, cpu_count, memory_mib, disk_mib, pids_limit, runtime, ended_at_ms, end_reason)
+          started_at_ms, end_at_ms, cpu_count, memory_mib, disk_mib, pids_limit, runtime, network, ended_at_ms, end_reason)
          VALUES (@id, @template_id, @backend, @state, @desired_state, @metadata, @env_vars, @access_token,
-          @started_at_ms, @end_at_ms, @cpu_count, @memory_mib, @disk_mib, @pids_limit, @runtime, @ended_at_ms, @end_reason)`,
+          @started_at_ms, @end_at_ms, @cpu_count, @memory_mib, @disk_mib, @pids_limit, @runtime, @network, @ended_at_ms, @end_reason)`,
       )
       .run(row);
   }
@@ -167,7 +195,7 @@ export class SqliteStore implements Store {
       this.sql(
           `UPDATE sandboxes SET template_id=@template_id, backend=@backend, state=@state, desired_state=@desired_state,
             metadata=@metadata, env_vars=@env_vars, access_token=@access_token, started_at_ms=@started_at_ms,
-            end_at_ms=@end_at_ms, cpu_count=@cpu_count, memory_mib=@memory_mib, disk_mib=@disk_mib, pids_limit=@pids_limit, runtime=@runtime,
+            end_at_ms=@end_at_ms, cpu_count=@cpu_count, memory_mib=@memory_mib, disk_mib=@disk_mib, pids_limit=@pids_limit, runtime=@runtime, network=@network,
             ended_at_ms=@ended_at_ms, end_reason=@end_reason WHERE id=@id`,
         )
         .run(row);
@@ -295,6 +323,45 @@ export class SqliteStore implements Store {
       sandboxId: row.sandbox_id,
       type: row.type,
       detail: JSON.parse(row.detail) as Record<string, unknown>,
+    }));
+  }
+
+  async putSecret(record: SecretRecord): Promise<void> {
+    this.sql(
+      `INSERT INTO secrets (name, sealed, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?)
+       ON CONFLICT(name) DO UPDATE SET sealed = excluded.sealed, updated_at_ms = excluded.updated_at_ms`,
+    ).run(record.name, record.sealed, record.createdAtMs, record.updatedAtMs);
+  }
+
+  async getSecret(name: string): Promise<SecretRecord | undefined> {
+    const row = this.sql('SELECT * FROM secrets WHERE name = ?').get(name) as SecretRow | undefined;
+    return row ? toSecret(row) : undefined;
+  }
+
+  async listSecrets(): Promise<SecretRecord[]> {
+    return (this.sql('SELECT * FROM secrets ORDER BY name').all() as SecretRow[]).map(toSecret);
+  }
+
+  async deleteSecret(name: string): Promise<boolean> {
+    return this.sql('DELETE FROM secrets WHERE name = ?').run(name).changes > 0;
+  }
+
+  async appendEgressEvent(event: EgressEventRecord): Promise<void> {
+    this.sql('INSERT INTO egress_events (at_ms, sandbox_id, action, protocol, host, address, port, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(event.atMs, event.sandboxId, event.action, event.protocol, event.host, event.address, event.port, event.reason);
+  }
+
+  async listEgressEvents(sandboxId: string, limit: number): Promise<EgressEventRecord[]> {
+    const rows = this.sql('SELECT * FROM egress_events WHERE sandbox_id = ? ORDER BY id DESC LIMIT ?').all(sandboxId, limit) as EgressEventRow[];
+    return rows.map((row) => ({
+      atMs: row.at_ms,
+      sandboxId: row.sandbox_id,
+      action: row.action === 'allow' ? 'allow' : 'deny',
+      protocol: row.protocol,
+      host: row.host,
+      address: row.address,
+      port: row.port,
+      reason: row.reason,
     }));
   }
 

@@ -21,8 +21,62 @@ export interface SandboxRecord {
   pidsLimit: number;
   /** Backend-specific handle needed to re-attach after a daemon restart (pids, socket paths). */
   runtime: Record<string, unknown>;
+  network: SandboxNetworkSettings;
   endedAtMs: number | null;
   endReason: string | null;
+}
+
+/** A header the egress proxy sets on a sandbox's plain-HTTP requests to a host; `{{ secrets.NAME }}` expands to a secret. */
+export interface HeaderTransformRecord {
+  headers: Record<string, string>;
+}
+
+/** The sandbox's network identity and policy (E2B's `network` create options plus Hearth's secret grants). */
+export interface SandboxNetworkSettings {
+  /** Address on the sandbox bridge, and which prepared network namespace holds it; absent without a bridged network. */
+  address?: string;
+  slotIndex?: number;
+  allowOut: string[];
+  denyOut: string[];
+  /** Per-host header transforms (E2B's `network.rules`), keyed by domain or `*.domain`. */
+  rules: Record<string, HeaderTransformRecord[]>;
+  /** Without it, reaching a port of the sandbox needs `trafficAccessToken`. */
+  allowPublicTraffic: boolean;
+  trafficAccessToken: string | null;
+  maskRequestHost: string | null;
+  /** Names of the secrets the sandbox's metadata service and egress proxy may hand out. */
+  secrets: string[];
+}
+
+export const DEFAULT_NETWORK_SETTINGS: SandboxNetworkSettings = {
+  allowOut: [],
+  denyOut: [],
+  rules: {},
+  allowPublicTraffic: true,
+  trafficAccessToken: null,
+  maskRequestHost: null,
+  secrets: [],
+};
+
+/** A secret's value sealed with the server's key (which never enters the database). */
+export interface SecretRecord {
+  name: string;
+  sealed: string;
+  createdAtMs: number;
+  updatedAtMs: number;
+}
+
+/** One outbound connection or DNS lookup a sandbox attempted, and what the egress policy decided. */
+export interface EgressEventRecord {
+  atMs: number;
+  sandboxId: string;
+  action: 'allow' | 'deny';
+  /** tls, http, tcp (anything else), dns */
+  protocol: string;
+  host: string | null;
+  address: string | null;
+  port: number | null;
+  reason: string;
 }
 
 export interface SandboxListQuery {
@@ -108,6 +162,15 @@ export interface Store {
 
   appendEvent(event: EventRecord): Promise<void>;
   listEvents(sandboxId: string | null, limit: number): Promise<EventRecord[]>;
+
+  putSecret(record: SecretRecord): Promise<void>;
+  getSecret(name: string): Promise<SecretRecord | undefined>;
+  listSecrets(): Promise<SecretRecord[]>;
+  deleteSecret(name: string): Promise<boolean>;
+
+  appendEgressEvent(event: EgressEventRecord): Promise<void>;
+  /** Newest first. */
+  listEgressEvents(sandboxId: string, limit: number): Promise<EgressEventRecord[]>;
 
   close(): Promise<void>;
 }

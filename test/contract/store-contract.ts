@@ -1,7 +1,7 @@
 // The Store contract suite: every Store implementation runs these same tests.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_TEMPLATE_CONFIG, type SandboxRecord, type Store } from '../../src/store/store.js';
+import { DEFAULT_NETWORK_SETTINGS, DEFAULT_TEMPLATE_CONFIG, type SandboxRecord, type Store } from '../../src/store/store.js';
 
 function sandbox(id: string, overrides: Partial<SandboxRecord> = {}): SandboxRecord {
   return {
@@ -20,6 +20,7 @@ function sandbox(id: string, overrides: Partial<SandboxRecord> = {}): SandboxRec
     diskMiB: 0,
     pidsLimit: 512,
     runtime: { hostPid: 1 },
+    network: DEFAULT_NETWORK_SETTINGS,
     endedAtMs: null,
     endReason: null,
     ...overrides,
@@ -89,6 +90,49 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       await store.setPoolTarget({ templateId: 'base', target: 8 });
       await store.setPoolTarget({ templateId: 'py', target: 0 });
       assert.deepEqual(await store.listPoolTargets(), [{ templateId: 'base', target: 8 }, { templateId: 'py', target: 0 }]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`${name}: network settings round-trip with the sandbox`, async () => {
+    const store = await open();
+    try {
+      const network = { ...DEFAULT_NETWORK_SETTINGS, address: '10.77.0.3', slotIndex: 2, allowOut: ['example.com'], denyOut: ['0.0.0.0/0'], secrets: ['API_KEY'] };
+      await store.insertSandbox(sandbox('n', { network }));
+      assert.deepEqual((await store.getSandbox('n'))?.network, network);
+      await store.updateSandbox('n', { network: { ...network, secrets: [] } });
+      assert.deepEqual((await store.getSandbox('n'))?.network.secrets, []);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`${name}: secrets are stored sealed, replaced by name and deleted`, async () => {
+    const store = await open();
+    try {
+      await store.putSecret({ name: 'A', sealed: 'v1', createdAtMs: 1, updatedAtMs: 1 });
+      await store.putSecret({ name: 'A', sealed: 'v2', createdAtMs: 5, updatedAtMs: 5 });
+      await store.putSecret({ name: 'B', sealed: 'x', createdAtMs: 2, updatedAtMs: 2 });
+      assert.deepEqual(await store.getSecret('A'), { name: 'A', sealed: 'v2', createdAtMs: 1, updatedAtMs: 5 });
+      assert.deepEqual((await store.listSecrets()).map((secret) => secret.name), ['A', 'B']);
+      assert.equal(await store.deleteSecret('A'), true);
+      assert.equal(await store.deleteSecret('A'), false);
+      assert.equal(await store.getSecret('A'), undefined);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`${name}: egress events are kept per sandbox, newest first`, async () => {
+    const store = await open();
+    try {
+      await store.appendEgressEvent({ atMs: 1, sandboxId: 's1', action: 'allow', protocol: 'http', host: 'a.test', address: '10.0.0.1', port: 80, reason: 'allowOut a.test' });
+      await store.appendEgressEvent({ atMs: 2, sandboxId: 's1', action: 'deny', protocol: 'dns', host: 'b.test', address: null, port: null, reason: 'denyOut b.test' });
+      await store.appendEgressEvent({ atMs: 3, sandboxId: 's2', action: 'deny', protocol: 'tcp', host: null, address: '1.2.3.4', port: 22, reason: 'x' });
+      const events = await store.listEgressEvents('s1', 10);
+      assert.deepEqual(events.map((event) => [event.action, event.host]), [['deny', 'b.test'], ['allow', 'a.test']]);
+      assert.equal((await store.listEgressEvents('s1', 1)).length, 1);
     } finally {
       await store.close();
     }

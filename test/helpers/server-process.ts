@@ -1,5 +1,6 @@
 // Starts a real `hearth serve` in a child process on a free loopback port with its own data directory.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,6 +36,18 @@ export function unmountSandboxDisk(dataDir: string): void {
   }
 }
 
+/**
+ * Each test data dir gets its own bridge and /24 (derived from the dir's name, so a restarted server finds its
+ * sandboxes' network again), so servers of different tests never share addresses or firewall tables.
+ */
+export function networkEnv(dataDir: string): Record<string, string> {
+  const digest = createHash('sha256').update(path.basename(dataDir)).digest();
+  const bridge = `ht${digest.toString('hex').slice(0, 6)}`;
+  const second = 100 + ((digest[4] ?? 0) % 100);
+  const third = digest[5] ?? 0;
+  return { HEARTH_BRIDGE: bridge, HEARTH_SANDBOX_SUBNET: `10.${second}.${third}.0/24` };
+}
+
 export interface ServerProcess {
   url: string;
   apiKey: string;
@@ -53,7 +66,7 @@ export async function startServer(options: { dataDir?: string; port?: number; en
   const child: ChildProcess = spawn(
     process.execPath,
     [path.join(PROJECT_ROOT, 'bin', 'hearth.js'), 'serve', '--port', String(options.port ?? 0), '--data-dir', dataDir, '--quiet', ...(options.args ?? [])],
-    { env: { ...process.env, HEARTH_API_KEY: TEST_API_KEY, HEARTH_CGROUP_PARENT: cgroupParent, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: { ...process.env, HEARTH_API_KEY: TEST_API_KEY, HEARTH_CGROUP_PARENT: cgroupParent, ...networkEnv(dataDir), ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -88,7 +101,7 @@ export async function startServer(options: { dataDir?: string; port?: number; en
       await stop();
       // A last server run with --kill-on-exit reaps whatever the previous one left running.
       const reaper = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'hearth.js'), 'serve', '--port', '0', '--data-dir', dataDir, '--quiet', '--kill-on-exit', '--pool', 'base=0'], {
-        env: { ...process.env, HEARTH_API_KEY: TEST_API_KEY, HEARTH_CGROUP_PARENT: cgroupParent },
+        env: { ...process.env, HEARTH_API_KEY: TEST_API_KEY, HEARTH_CGROUP_PARENT: cgroupParent, ...networkEnv(dataDir), ...options.env },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let reaperOutput = '';
@@ -108,6 +121,11 @@ export async function startServer(options: { dataDir?: string; port?: number; en
         const database = path.join(dataDir, 'hearth.db');
         process.stderr.write(`leaked sandboxes ${leaked.join(', ')}; data dir kept at ${dataDir} (${database})\nserver output:\n${output}\nreaper output:\n${reaperOutput}\n`);
         throw new Error(`server left ${leaked.length} sandbox(es) running: ${leaked.join(', ')}`);
+      }
+      const bridge = networkEnv(dataDir)['HEARTH_BRIDGE'] ?? '';
+      if (existsSync(`/sys/class/net/${bridge}`)) {
+        process.stderr.write(`server output:\n${output}\nreaper output:\n${reaperOutput}\n`);
+        throw new Error(`server left its sandbox bridge ${bridge} behind`);
       }
       removeCgroupParent(cgroupParent);
       unmountSandboxDisk(dataDir);

@@ -63,7 +63,7 @@ export class NamespacesBackend implements Backend {
       pause: false,
       snapshot: false,
       fork: false,
-      network: 'loopback',
+      network: 'bridged',
       limits: { memory: true, pids: true, cpu: true, disk: this.options.disk !== undefined },
     };
   }
@@ -102,7 +102,7 @@ export class NamespacesBackend implements Backend {
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     await fs.mkdir(toolsDir, { mode: 0o755 });
     await writeToolIndex(toolsDir, { 'index.json': '{ "tools": [] }\n' });
-    await Promise.all([prepareLayout(layout, spec.hostname), fs.mkdir(merged)]);
+    await Promise.all([prepareLayout(layout, spec.hostname, spec.nameserver), fs.mkdir(merged)]);
     const procsFiles = await createSandboxCgroups(this.options.cgroupParent, spec.sandboxId, {
       memoryMiB: spec.memoryMiB,
       pidsLimit: spec.pidsLimit,
@@ -122,6 +122,7 @@ export class NamespacesBackend implements Backend {
       ...procsFiles.flatMap((file) => ['--cgroup-procs', file]),
       ...Object.entries(spec.baseEnv).flatMap(([key, value]) => ['--env', `${key}=${value}`]),
       '--network', spec.network,
+      ...(spec.netnsPath ? ['--netns', spec.netnsPath] : []),
       ...(spec.toolsMount ? ['--bind', `${toolsDir}:${TOOLS_MOUNT_PATH}:ro`] : []),
     ];
     let hostPid: number;

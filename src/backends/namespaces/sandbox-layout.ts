@@ -1,5 +1,5 @@
 // Where a sandbox's overlay directories live, and preparing them before launch.
-//   <dir>/identity/etc/{hostname,hosts}  a per-sandbox read-only layer above the template's
+//   <dir>/identity/etc/{hostname,hosts,resolv.conf}  a per-sandbox read-only layer above the template's
 //   <dir>/disk/{upper,work}              with disk limits: a btrfs subvolume `launch --disk-volume` creates
 //   <dir>/{upper,work}                   without disk limits
 // A build step's caller-owned upper dir may sit on another filesystem: its work dir goes beside it
@@ -36,10 +36,10 @@ export function sandboxLayout(dir: string, spec: SandboxSpec, diskLimits: boolea
 }
 
 /** Creates what the launcher expects to exist (it creates the disk volume itself). */
-export async function prepareLayout(layout: SandboxLayout, hostname: string): Promise<void> {
+export async function prepareLayout(layout: SandboxLayout, hostname: string, nameserver: string | undefined): Promise<void> {
   for (const lower of layout.lowers) {
     await fs.mkdir(lower, { mode: 0o755 });
-    await writeSandboxIdentityFiles(lower, hostname);
+    await writeSandboxIdentityFiles(lower, hostname, nameserver);
   }
   if (layout.volume) return;
   if (!layout.externalWork) await fs.mkdir(layout.upper);

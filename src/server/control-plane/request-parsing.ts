@@ -3,6 +3,8 @@ import { InvalidArgumentError } from '../../errors/hearth-error.js';
 import type { CreateSandboxCommand, ListSandboxesCommand } from '../../core/commands.js';
 import { parseToolDefinitions } from '../../core/tool-definitions.js';
 import { parseLimits } from './limit-parsing.js';
+import { parseBackendKind } from '../../backends/backend-kinds.js';
+import { parseCreateNetwork } from './network-parsing.js';
 
 export function asObject(value: unknown, what: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -47,6 +49,8 @@ export function parseCreate(body: unknown, defaultTimeoutMs: number): CreateSand
     autoPause: object['autoPause'] === true,
     tools: object['tools'] === undefined ? [] : parseToolDefinitions(object['tools']),
     limits: parseLimits(object),
+    network: parseCreateNetwork(object),
+    ...(object['backend'] === undefined ? {} : { backend: parseBackendKind(object['backend'], 'backend') }),
   };
 }
 

@@ -13,7 +13,7 @@ export function registerSandboxRoutes(router: Router, sandboxes: SandboxService,
     const command = parseCreate(await readJson(request, config.maxJsonBodyBytes), config.defaultTimeoutMs);
     sandboxes.checkTimeout(command.timeoutMs);
     const record = await sandboxes.create(command);
-    sendJson(response, 201, createdSandboxView(record));
+    sendJson(response, 201, createdSandboxView(record, config.sandboxDomain));
   };
   router.add('POST', '/sandboxes', create);
   router.add('POST', '/v2/sandboxes', create);
@@ -29,7 +29,7 @@ export function registerSandboxRoutes(router: Router, sandboxes: SandboxService,
   });
 
   router.add('GET', '/sandboxes/:sandboxID', async ({ response, params }) => {
-    sendJson(response, 200, sandboxDetailView(sandboxes.get(params['sandboxID'] ?? '')));
+    sendJson(response, 200, sandboxDetailView(sandboxes.get(params['sandboxID'] ?? ''), config.sandboxDomain));
   });
 
   router.add('DELETE', '/sandboxes/:sandboxID', async ({ response, params }) => {
@@ -62,7 +62,7 @@ export function registerSandboxRoutes(router: Router, sandboxes: SandboxService,
   const connect = async ({ request, response, params }: RouteContext): Promise<void> => {
     const body = asObject(await readJson(request, config.maxJsonBodyBytes), 'request body');
     const record = await sandboxes.connect({ kind: 'connect', sandboxId: params['sandboxID'] ?? '', timeoutMs: timeoutSeconds(body['timeout'], 'timeout') });
-    sendJson(response, 200, createdSandboxView(record));
+    sendJson(response, 200, createdSandboxView(record, config.sandboxDomain));
   };
   router.add('POST', '/sandboxes/:sandboxID/connect', connect);
   router.add('POST', '/v2/sandboxes/:sandboxID/connect', connect);

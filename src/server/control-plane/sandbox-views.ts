@@ -5,7 +5,8 @@ import type { SandboxRecord } from '../../store/store.js';
 export const ENVD_VERSION = '0.5.7';
 export const CLIENT_ID = 'hearth';
 
-export function createdSandboxView(record: SandboxRecord): Record<string, unknown> {
+/** `domain` makes the SDK's `sbx.getHost(port)` return `<port>-<sandboxId>.<domain>`, which Hearth forwards to the port. */
+export function createdSandboxView(record: SandboxRecord, domain: string | undefined): Record<string, unknown> {
   return {
     templateID: record.templateId,
     sandboxID: record.id,
@@ -13,8 +14,19 @@ export function createdSandboxView(record: SandboxRecord): Record<string, unknow
     clientID: CLIENT_ID,
     envdVersion: ENVD_VERSION,
     envdAccessToken: record.accessToken,
-    trafficAccessToken: null,
-    domain: null,
+    trafficAccessToken: record.network.trafficAccessToken,
+    domain: domain ?? null,
+  };
+}
+
+function networkView(record: SandboxRecord): Record<string, unknown> {
+  const { allowOut, denyOut, rules, allowPublicTraffic, maskRequestHost } = record.network;
+  return {
+    allowOut,
+    denyOut,
+    rules: Object.fromEntries(Object.entries(rules).map(([host, list]) => [host, list.map((rule) => ({ transform: { headers: rule.headers } }))])),
+    allowPublicTraffic,
+    ...(maskRequestHost ? { maskRequestHost } : {}),
   };
 }
 
@@ -42,11 +54,15 @@ export function listedSandboxView(record: SandboxRecord): Record<string, unknown
   };
 }
 
-export function sandboxDetailView(record: SandboxRecord): Record<string, unknown> {
+export function sandboxDetailView(record: SandboxRecord, domain: string | undefined): Record<string, unknown> {
   return {
     ...listedSandboxView(record),
     envdAccessToken: record.accessToken,
-    domain: null,
-    allowInternetAccess: false,
+    domain: domain ?? null,
+    allowInternetAccess: !record.network.denyOut.includes('0.0.0.0/0'),
+    network: networkView(record),
+    /** Hearth extensions: the sandbox's address on the bridge and the secrets granted to it (names only). */
+    address: record.network.address ?? null,
+    secrets: record.network.secrets,
   };
 }
