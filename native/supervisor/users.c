@@ -120,21 +120,22 @@ void ids_init(void)
     if (ngroups0 < 0) ngroups0 = 0;
 }
 
-/* Switch the file-system identity (fsuid, fsgid, groups) to u. As root this
- * drops CAP_DAC_OVERRIDE etc. for non-zero fsuid, so checks are u's. */
+/* Switch the file-system identity (effective uid, gid, groups) to u. As root this
+ * drops CAP_DAC_OVERRIDE etc. for a non-zero euid, so checks are u's; the saved
+ * uid stays 0 to switch back. Not setfsuid: gVisor accepts it without effect. */
 void fs_enter(const struct user *u)
 {
     if (!sv_root) return;
     setgroups((size_t)u->ngroups, u->groups);
-    setfsgid(u->gid);
-    setfsuid(u->uid);
+    setresgid((gid_t)-1, u->gid, (gid_t)-1);
+    setresuid((uid_t)-1, u->uid, (uid_t)-1);
 }
 
 void fs_leave(void)
 {
     if (!sv_root) return;
-    setfsuid(0);
-    setfsgid(0);
+    setresuid((uid_t)-1, 0, (uid_t)-1);
+    setresgid((gid_t)-1, 0, (gid_t)-1);
     setgroups((size_t)ngroups0, groups0);
 }
 
