@@ -1,6 +1,7 @@
 // Escape attempts against the namespaces backend: each must fail, as root inside the sandbox where that is the stronger test.
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import os from 'node:os';
 import { after, before, test } from 'node:test';
 import { CommandExitError, Sandbox } from 'e2b';
 import { startServer, useServerEnv, type ServerProcess } from '../helpers/server-process.js';
@@ -63,7 +64,8 @@ test('the supervisor cannot be traced or signalled to death by sandbox root', as
 
 test("the host's loopback services and other sandboxes are unreachable", async () => {
   const hostServer = net.createServer((socket) => socket.end('host secret\n'));
-  await new Promise<void>((resolve) => hostServer.listen(0, '127.0.0.1', () => resolve()));
+  // on every host address, so only the sandbox's own network (not the listener) keeps it out
+  await new Promise<void>((resolve) => hostServer.listen(0, '0.0.0.0', () => resolve()));
   const port = (hostServer.address() as net.AddressInfo).port;
   try {
     await withSandbox(async (a) => {
@@ -73,11 +75,40 @@ test("the host's loopback services and other sandboxes are unreachable", async (
         await b.commands.run('python3 -m http.server 9000 --bind 127.0.0.1', { background: true });
         await b.commands.run('for i in $(seq 1 50); do curl -sf http://127.0.0.1:9000/ > /dev/null && break; sleep 0.1; done');
         await mustFail(a, 'curl -s --max-time 2 http://127.0.0.1:9000/', 'user');
+        // over the bridge: b's server on all interfaces, the host's services on the gateway and its own address
+        await b.commands.run('python3 -m http.server 9001 --bind 0.0.0.0', { background: true });
+        await b.commands.run('for i in $(seq 1 50); do curl -sf http://127.0.0.1:9001/ > /dev/null && break; sleep 0.1; done');
+        const addressB = (await b.commands.run('hostname -I')).stdout.trim();
+        const addressA = (await a.commands.run('hostname -I')).stdout.trim();
+        const gateway = addressA.replace(/\.\d+$/, '.1');
+        await mustFail(a, `curl -s --max-time 2 http://${addressB}:9001/`, 'root');
+        await mustFail(a, `curl -s --max-time 2 http://${gateway}:${port}/`, 'root');
+        for (const hostAddress of Object.values(os.networkInterfaces()).flat().filter((entry) => entry?.family === 'IPv4' && !entry.internal).map((entry) => entry?.address)) {
+          await mustFail(a, `curl -s --max-time 2 http://${hostAddress}:${port}/`, 'root');
+        }
       });
     });
   } finally {
     hostServer.close();
   }
+});
+
+test("another sandbox's metadata and network identity are out of reach", async () => {
+  await withSandbox(async (a) => {
+    await withSandbox(async (b) => {
+      const token = (await a.commands.run('curl -s -X PUT http://169.254.169.254/latest/api/token')).stdout.trim();
+      assert.equal((await a.commands.run(`curl -s -o /dev/null -w '%{http_code}' -H "x-hearth-metadata-token: ${token}" http://169.254.169.254/latest/meta-data/sandbox-id`)).stdout, '200');
+      const stolen = await b.commands.run(`curl -s -w ' %{http_code}' -H "x-hearth-metadata-token: ${token}" http://169.254.169.254/latest/meta-data/sandbox-id`);
+      assert.match(stolen.stdout, / 401$/, "a's token means nothing from b");
+      const addressA = (await a.commands.run('hostname -I')).stdout.trim();
+      // taking a's address (to pose as a to the metadata service) or touching the network needs CAP_NET_ADMIN
+      await mustFail(b, `ip addr add ${addressA}/32 dev eth0`, 'root');
+      await mustFail(b, 'ip link set eth0 down', 'root');
+      await mustFail(b, 'ip route add 169.254.169.254/32 dev lo', 'root');
+      await mustFail(b, 'echo 1 > /proc/sys/net/ipv4/ip_forward', 'root');
+      await mustFail(b, 'echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start', 'root');
+    });
+  });
 });
 
 test('symlinks and hard links give no way out through the files API', async () => {

@@ -27,8 +27,10 @@ test('a sandbox sees only its own processes, files, hostname and network', async
       const pid1 = (await b.commands.run('cat /proc/1/cmdline | tr "\\0" " "', { user: 'root' })).stdout;
       assert.match(pid1, /hearth-supervisor/);
       const links = (await b.commands.run('ip -o link')).stdout.trim().split('\n');
-      assert.equal(links.length, 1, `only loopback: ${links.join(' | ')}`);
-      assert.match(links[0] ?? '', /\blo\b/);
+      assert.deepEqual(links.map((link) => link.split(':')[1]?.trim().replace(/@.*/, '')), ['lo', 'eth0'], `loopback and its own veth only: ${links.join(' | ')}`);
+      const addressA = (await a.commands.run('hostname -I')).stdout.trim();
+      const addressB = (await b.commands.run('hostname -I')).stdout.trim();
+      assert.notEqual(addressA, addressB, 'each sandbox has its own address');
     });
   });
 });
