@@ -22,6 +22,9 @@ export function formatReport(result: BenchResult): string {
     latencyRow('create→first output, pool hit', result.createPoolHit),
     latencyRow('create→first output, cold', result.createCold),
     latencyRow('exec round trip (warm sandbox)', result.execRoundTrip),
+    ...(result.gvisorSkipped ? [['gVisor create→first output', '-', '-', '-', '-', '-', result.gvisorSkipped]] : []),
+    ...(result.gvisorPoolHit ? [latencyRow('gVisor create→first output, pool hit', result.gvisorPoolHit)] : []),
+    ...(result.gvisorCold ? [latencyRow('gVisor create→first output, cold', result.gvisorCold)] : []),
     ...result.floors.map((floor) => (floor.latency ? latencyRow(`floor: ${floor.command}`, floor.latency) : [`floor: ${floor.name}`, '-', '-', '-', '-', '-', floor.skipped ?? ''])),
   ];
   out.push(formatTable(['scenario (ms)', 'runs', 'p50', 'p95', 'p99', 'max', 'note'], rows));

@@ -40,6 +40,10 @@ export interface BenchResult {
   execRoundTrip: LatencySummary | undefined;
   ramp: { steps: RampStep[]; stoppedAt: string } | undefined;
   density: DensityResult | undefined;
+  /** create→first output of a template whose sandboxes run on gVisor; gvisorSkipped says why they were not measured. */
+  gvisorPoolHit?: LatencySummary | undefined;
+  gvisorCold?: LatencySummary | undefined;
+  gvisorSkipped?: string | undefined;
   floors: FloorResult[];
   /** Hearth's p50 divided by each floor's p50, for pool hit and cold start. */
   ratios: Array<{ floor: string; poolHitToFloor: number | undefined; coldToFloor: number | undefined }>;

@@ -6,16 +6,19 @@ import type { BenchResult } from './bench-result.js';
 import { measureColdStarts, measureExecRoundTrip, measurePoolHits } from './create-scenarios.js';
 import { measureDensity } from './density-scenario.js';
 import { measureFloors } from './floor-scenarios.js';
+import { measureGvisor } from './gvisor-scenarios.js';
 import { summarize } from './latency-stats.js';
 import { machineInfo } from './machine-info.js';
 import { runRamp } from './ramp-scenario.js';
 
-export type ScenarioName = 'pool' | 'cold' | 'exec' | 'ramp' | 'density' | 'floors';
-export const ALL_SCENARIOS: readonly ScenarioName[] = ['pool', 'cold', 'exec', 'ramp', 'density', 'floors'];
+export type ScenarioName = 'pool' | 'cold' | 'exec' | 'ramp' | 'density' | 'gvisor' | 'floors';
+export const ALL_SCENARIOS: readonly ScenarioName[] = ['pool', 'cold', 'exec', 'ramp', 'density', 'gvisor', 'floors'];
 
 export interface BenchOptions {
   client: ApiClientOptions;
   templateId: string;
+  /** A template labelled hearth.backend=gvisor, for the gVisor scenarios. */
+  gvisorTemplateId: string;
   runs: number;
   warmup: number;
   rampLevels: number[];
@@ -47,6 +50,9 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     execRoundTrip: undefined,
     ramp: undefined,
     density: undefined,
+    gvisorPoolHit: undefined,
+    gvisorCold: undefined,
+    gvisorSkipped: undefined,
     floors: [],
     ratios: [],
     samples,
@@ -71,6 +77,16 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       await setPoolTarget(context, originalTarget);
     }
     if (wants('density')) result.density = await measureDensity(context, options.densitySandboxes);
+    if (wants('gvisor')) {
+      const gvisor = await measureGvisor(context, options.gvisorTemplateId);
+      if (typeof gvisor === 'string') result.gvisorSkipped = gvisor;
+      else {
+        samples['gvisorPoolHit'] = gvisor.poolHit;
+        samples['gvisorCold'] = gvisor.cold;
+        result.gvisorPoolHit = summarize(gvisor.poolHit);
+        result.gvisorCold = summarize(gvisor.cold);
+      }
+    }
     if (wants('floors')) {
       result.floors = await measureFloors(context, options.runs);
       result.ratios = result.floors

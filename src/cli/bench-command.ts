@@ -7,11 +7,11 @@ import { formatReport } from '../bench/bench-report.js';
 import { ALL_SCENARIOS, runBench, type ScenarioName } from '../bench/bench-runner.js';
 import { apiClientOptions, apiRequest } from './api-client.js';
 
-const HELP = `usage: hearth bench [--runs 200] [--warmup 10] [--ramp 1,10,50] [--density 100] [--only pool,cold,exec,ramp,density,floors]
-                    [--template base] [--out bench-results] [--quick] [--drop-caches] [--url URL] [--api-key KEY]
+const HELP = `usage: hearth bench [--runs 200] [--warmup 10] [--ramp 1,10,50] [--density 100] [--only pool,cold,exec,ramp,density,gvisor,floors]
+                    [--template base] [--gvisor-template base-gvisor] [--out bench-results] [--quick] [--drop-caches] [--url URL] [--api-key KEY]
 
 Measures a running server through the real e2b SDK on loopback: create→first output for pool hits and
-cold starts, exec round trip, a concurrency ramp, idle memory per sandbox, and the bwrap/runsc floors.
+cold starts (also of a gVisor template), exec round trip, a concurrency ramp, idle memory per sandbox, and the bwrap/runsc floors.
 Prints a table and writes bench-<time>.json and bench-<time>.svg into --out.
 `;
 
@@ -31,6 +31,7 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
       'ramp-creates': { type: 'string' },
       density: { type: 'string' },
       only: { type: 'string' },
+      'gvisor-template': { type: 'string', default: 'base-gvisor' },
       template: { type: 'string', default: 'base' },
       out: { type: 'string', default: 'bench-results' },
       quick: { type: 'boolean', default: false },
@@ -62,6 +63,7 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
   const result = await runBench({
     client,
     templateId: values.template,
+    gvisorTemplateId: values['gvisor-template'],
     runs: positiveInt(values.runs ?? (quick ? '10' : '200'), '--runs'),
     warmup: positiveInt(values.warmup ?? (quick ? '2' : '10'), '--warmup'),
     rampLevels,
