@@ -8,8 +8,10 @@ import { startServer, useServerEnv, type ServerProcess } from '../helpers/server
 import { withSandbox } from '../helpers/sandbox-fixture.js';
 
 let server: ServerProcess;
+// HEARTH_TEST_BACKEND=gvisor runs the same attempts against the gVisor backend.
+const backend = process.env['HEARTH_TEST_BACKEND'];
 before(async () => {
-  server = await startServer();
+  server = await startServer(backend ? { args: ['--backend', backend] } : {});
   useServerEnv(server);
 });
 after(async () => server.destroy());
