@@ -28,6 +28,8 @@ export interface SandboxSpec {
   netnsPath?: string;
   /** The DNS server written to the sandbox's /etc/resolv.conf. */
   nameserver?: string;
+  /** A CA certificate (PEM) added to the sandbox's trust store: the egress proxy's, for hosts with header rules. */
+  trustedCaPem?: string;
   /** Which backend runs the sandbox (a create's or template's choice); absent: the server's default. */
   backend?: BackendKind;
   /** Whether to mount the read-only tool files at /run/hearth/tools (not for template build steps). */

@@ -32,6 +32,8 @@ export interface ServerConfig {
   dnsHosts: string;
   /** The key that seals stored secrets; a separate file, never inside the database. */
   secretsKeyFile: string;
+  /** Extra CAs (PEM file) the egress proxy trusts for upstream servers of HTTPS hosts with header rules. */
+  egressUpstreamCaFile: string | undefined;
   /** The backend sandboxes run on unless their template or create names another (`--backend`, HEARTH_BACKEND). */
   backend: BackendKind;
   /** runsc platform for the gvisor backend (HEARTH_GVISOR_PLATFORM): systrap, ptrace or kvm. */
@@ -75,6 +77,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     sandboxSubnet: process.env['HEARTH_SANDBOX_SUBNET'] ?? '10.77.0.0/16',
     dnsHosts: process.env['HEARTH_DNS_HOSTS'] ?? '',
     secretsKeyFile: process.env['HEARTH_SECRETS_KEY_FILE'] ?? path.join(dataDir, 'keys', 'secrets.key'),
+    egressUpstreamCaFile: process.env['HEARTH_EGRESS_UPSTREAM_CA_FILE'],
     ...(process.env['HEARTH_SANDBOX_DOMAIN'] ? { sandboxDomain: process.env['HEARTH_SANDBOX_DOMAIN'] } : {}),
     backend: parseBackendKind(process.env['HEARTH_BACKEND'] ?? 'namespaces', 'HEARTH_BACKEND'),
     gvisorPlatform: process.env['HEARTH_GVISOR_PLATFORM'] ?? 'systrap',

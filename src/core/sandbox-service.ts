@@ -11,6 +11,7 @@ import {
   toHearthError,
 } from '../errors/hearth-error.js';
 import type { SandboxNetworkManager } from '../network/sandbox-network-manager.js';
+import { CA_BUNDLE_PATH } from '../network/network-layout.js';
 import type { NetnsSlot } from '../network/netns-slots.js';
 import { DEFAULT_NETWORK_SETTINGS, type EgressEventRecord, type SandboxNetworkSettings, type SandboxRecord, type SandboxState, type Store, type TemplateRecord } from '../store/store.js';
 import { Fields } from '../supervisor/frame-codec.js';
@@ -53,6 +54,9 @@ export interface SandboxPage {
 
 const SUPERVISOR_CONNECT_TIMEOUT_MS = 5000;
 export const SANDBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Point Python's requests and Node at the system bundle, which holds the egress proxy's CA too. */
+const TRUST_STORE_ENV = { SSL_CERT_FILE: CA_BUNDLE_PATH, REQUESTS_CA_BUNDLE: CA_BUNDLE_PATH, NODE_EXTRA_CA_CERTS: CA_BUNDLE_PATH };
 
 const WARM_UP_TIMEOUT_MS = 5000;
 const READY_TIMEOUT_MS = 60_000;
@@ -214,9 +218,9 @@ export class SandboxService {
       memoryMiB: record.memoryMiB,
       pidsLimit: record.pidsLimit,
       diskMiB: record.diskMiB,
-      baseEnv: { PATH: SANDBOX_PATH, LANG: 'C.UTF-8', ...template.config.env, E2B_SANDBOX: 'true', E2B_SANDBOX_ID: id, HEARTH_SANDBOX_ID: id },
+      baseEnv: { PATH: SANDBOX_PATH, LANG: 'C.UTF-8', ...(slot ? TRUST_STORE_ENV : {}), ...template.config.env, E2B_SANDBOX: 'true', E2B_SANDBOX_ID: id, HEARTH_SANDBOX_ID: id },
       network: 'none',
-      ...(slot && this.network ? { netnsPath: slot.netnsPath, nameserver: this.network.layout.gateway } : {}),
+      ...(slot && this.network ? { netnsPath: slot.netnsPath, nameserver: this.network.layout.gateway, trustedCaPem: this.network.trustedCaPem } : {}),
       toolsMount: true,
       ...(record.backend !== this.backend.kind ? { backend: parseBackendKind(record.backend, 'backend') } : {}),
     };

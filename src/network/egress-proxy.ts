@@ -3,9 +3,13 @@
 // allowed host while dialling another address fails), decides by the sandbox's policy, writes the audit log,
 // and relays — injecting configured headers into plain-HTTP requests.
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
+import { Duplex } from 'node:stream';
+import tls from 'node:tls';
 import type { Logger } from '../core/logger.js';
 import type { EgressAudit } from './egress-audit.js';
+import type { EgressCertificateAuthority } from './egress-certificate-authority.js';
 import { decideConnection, type EgressVerdict } from './egress-policy.js';
 import { expandHeaders, MissingSecretError, rulesForHost } from './header-rules.js';
 import type { Cidr } from './ipv4.js';
@@ -25,12 +29,44 @@ export interface EgressProxyOptions {
   sandboxSubnet: Cidr;
   /** A granted secret's value for header injection, or undefined when not granted or revoked. */
   secretValue: (sandbox: SandboxNetworkEntry, name: string) => Promise<string | undefined>;
+  /** Signs certificates for HTTPS hosts with header rules, so their requests can be read and changed. */
+  certificateAuthority: EgressCertificateAuthority;
+  /** CA certificates (PEM) upstream servers are verified against when the proxy terminates TLS. */
+  upstreamCaPems: string[];
   log: Logger;
 }
 
 interface HttpRelay {
   sandbox: SandboxNetworkEntry;
   destination: Destination;
+  /** Set when the proxy terminated the sandbox's TLS: the name to verify the upstream server against. */
+  tlsServerName?: string;
+}
+
+/** A stream over a socket whose first bytes were already read, so TLS can be layered on all of it. */
+function replayingStream(socket: net.Socket, opening: Buffer): Duplex {
+  const stream = new Duplex({
+    read() {
+      socket.resume();
+    },
+    write(chunk: Buffer, _encoding, callback) {
+      socket.write(chunk, callback);
+    },
+    final(callback) {
+      socket.end(callback);
+    },
+    destroy(error, callback) {
+      socket.destroy();
+      callback(error);
+    },
+  });
+  stream.push(opening);
+  socket.on('data', (chunk: Buffer) => {
+    if (!stream.push(chunk)) socket.pause();
+  });
+  socket.on('end', () => stream.push(null));
+  socket.on('close', () => stream.destroy());
+  return stream;
 }
 
 function readOpening(socket: net.Socket): Promise<{ data: Buffer; sniffed: SniffResult }> {
@@ -98,6 +134,10 @@ export class EgressProxy {
       client.resetAndDestroy();
       return;
     }
+    if (sniffed.protocol === 'tls' && host && rulesForHost(sandbox.rules, host)) {
+      await this.interceptTls(client, data, { sandbox, destination, tlsServerName: host });
+      return;
+    }
     if (sniffed.protocol === 'http' && host && rulesForHost(sandbox.rules, host)) {
       this.httpRelays.set(client, { sandbox, destination });
       client.unshift(data);
@@ -121,6 +161,22 @@ export class EgressProxy {
       return decideConnection(sandbox.policy, destination.address, [host], this.options.sandboxSubnet);
     }
     return decideConnection(sandbox.policy, destination.address, this.options.registry.namesFor(source, destination.address), this.options.sandboxSubnet);
+  }
+
+  /** Terminates the sandbox's TLS with a certificate from Hearth's CA (which the sandbox trusts) and serves HTTP inside. */
+  private async interceptTls(client: net.Socket, opening: Buffer, relay: HttpRelay & { tlsServerName: string }): Promise<void> {
+    let leaf;
+    try {
+      leaf = await this.options.certificateAuthority.leafFor(relay.tlsServerName);
+    } catch (error) {
+      this.options.log.warn(`egress proxy: no certificate for ${relay.tlsServerName}: ${(error as Error).message}`);
+      client.resetAndDestroy();
+      return;
+    }
+    const secure = new tls.TLSSocket(replayingStream(client, opening), { isServer: true, key: leaf.key, cert: leaf.cert, ALPNProtocols: ['http/1.1'] });
+    secure.on('error', () => client.destroy());
+    this.httpRelays.set(secure as unknown as net.Socket, relay);
+    this.httpServer.emit('connection', secure);
   }
 
   private relayRaw(client: net.Socket, opening: Buffer, destination: Destination): void {
@@ -163,15 +219,10 @@ export class EgressProxy {
       if (!injected.has(name.toLowerCase())) headers.push(name, request.rawHeaders[i + 1] ?? '');
     }
     for (const [name, value] of injected) headers.push(name, value);
-    const upstream = http.request({
-      host: relay.destination.address,
-      port: relay.destination.port,
-      method: request.method,
-      path: request.url,
-      headers,
-      setHost: false,
-      agent: false,
-    });
+    const target = { host: relay.destination.address, port: relay.destination.port, method: request.method, path: request.url, headers, setHost: false, agent: false };
+    const upstream = relay.tlsServerName
+      ? https.request({ ...target, servername: relay.tlsServerName, ca: this.options.upstreamCaPems })
+      : http.request(target);
     upstream.on('response', (upstreamResponse) => {
       response.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.statusMessage, upstreamResponse.rawHeaders);
       upstreamResponse.pipe(response);

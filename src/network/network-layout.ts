@@ -15,6 +15,9 @@ export interface NetworkLayout {
 /** The link-local address sandboxes reach their metadata service at, as on cloud instances. */
 export const METADATA_ADDRESS = '169.254.169.254';
 
+/** Debian's CA bundle inside a sandbox, which curl, openssl, Python (REQUESTS_CA_BUNDLE) and Node (NODE_EXTRA_CA_CERTS) read. */
+export const CA_BUNDLE_PATH = '/etc/ssl/certs/ca-certificates.crt';
+
 export function networkLayout(bridge: string, subnetText: string): NetworkLayout {
   if (!/^[a-z][a-z0-9]{0,7}$/.test(bridge)) {
     throw new InvalidArgumentError(`bridge name "${bridge}" must be 1-8 lowercase letters and digits, starting with a letter`);

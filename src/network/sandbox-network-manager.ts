@@ -1,7 +1,10 @@
 // Sandbox networking as one unit: bridge, firewall, prepared namespaces, and the host services behind the
 // gateway (DNS, egress proxy, metadata). The sandbox service asks it for a namespace before starting a
 // sandbox and tells it which sandbox holds which address and policy.
+import { promises as fs } from 'node:fs';
+import tls from 'node:tls';
 import type { Logger } from '../core/logger.js';
+import { EgressCertificateAuthority } from './egress-certificate-authority.js';
 import type { SecretService } from '../secrets/secret-service.js';
 import type { SandboxRecord, Store } from '../store/store.js';
 import { storeEgressAudit } from './egress-audit.js';
@@ -23,6 +26,10 @@ export interface SandboxNetworkOptions {
   upstreams: UpstreamServer[];
   /** Names the sandbox resolver answers itself (name → addresses), before asking upstream. */
   staticHosts: Map<string, string[]>;
+  /** Where the egress proxy's CA key and certificate live (beside the secrets key, outside the database). */
+  certificateDir: string;
+  /** Extra CA certificates (a PEM file) to trust for upstream servers when the proxy terminates TLS. */
+  upstreamCaFile: string | undefined;
 }
 
 export class SandboxNetworkManager {
@@ -32,6 +39,8 @@ export class SandboxNetworkManager {
     private readonly slots: NetnsSlots,
     private readonly services: { close(): void }[],
     private readonly log: Logger,
+    /** Sandboxes trust this CA, so the egress proxy can apply header rules to HTTPS requests. */
+    readonly trustedCaPem: string,
   ) {}
 
   static async start(options: SandboxNetworkOptions, store: Store, secrets: SecretService, log: Logger): Promise<SandboxNetworkManager> {
@@ -46,7 +55,9 @@ export class SandboxNetworkManager {
       return current?.secrets.has(name) ? secrets.value(name) : undefined;
     };
     const dns = new SandboxDnsServer(registry, resolver, audit, log);
-    const proxy = new EgressProxy({ registry, resolver, audit, sandboxSubnet: layout.subnet, secretValue, log });
+    const certificateAuthority = await EgressCertificateAuthority.open(options.certificateDir);
+    const upstreamCaPems = [...tls.rootCertificates, ...(options.upstreamCaFile ? [await fs.readFile(options.upstreamCaFile, 'utf8')] : [])];
+    const proxy = new EgressProxy({ registry, resolver, audit, sandboxSubnet: layout.subnet, secretValue, certificateAuthority, upstreamCaPems, log });
     const metadata = new MetadataService({ registry, secretValue, log });
     const ports = {
       dnsPort: await dns.listen(layout.gateway),
@@ -56,7 +67,7 @@ export class SandboxNetworkManager {
     await applyFirewall(layout, ports);
     const slots = new NetnsSlots(layout, options.spareNamespaces, log);
     log.info(`sandbox network: bridge ${layout.bridge} ${layout.subnet.text}, gateway ${layout.gateway}`);
-    return new SandboxNetworkManager(layout, registry, slots, [dns, proxy, metadata], log);
+    return new SandboxNetworkManager(layout, registry, slots, [dns, proxy, metadata], log, certificateAuthority.certificatePem);
   }
 
   /** After a restart: namespaces of sandboxes still alive stay theirs, the rest become spares. */

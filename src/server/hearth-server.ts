@@ -70,6 +70,8 @@ export async function startHearthServer(config: ServerConfig, log: Logger, apiKe
             spareNamespaces: 4,
             upstreams: systemUpstreams(),
             staticHosts: parseStaticHosts(config.dnsHosts),
+            certificateDir: path.dirname(config.secretsKeyFile),
+            upstreamCaFile: config.egressUpstreamCaFile,
           },
           store,
           secrets,

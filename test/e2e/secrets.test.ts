@@ -15,7 +15,7 @@ let testHost: TestHost;
 
 before(async () => {
   testHost = await startTestHost();
-  server = await startServer({ env: { HEARTH_DNS_HOSTS: testHost.dnsHosts } });
+  server = await startServer({ env: { HEARTH_DNS_HOSTS: testHost.dnsHosts, HEARTH_EGRESS_UPSTREAM_CA_FILE: testHost.caFile } });
   useServerEnv(server);
 });
 after(async () => {
@@ -100,10 +100,22 @@ test('the egress proxy injects a secret as a header the sandbox never sees; dele
     assert.equal(seen[0]?.['authorization'], `Bearer ${SECRET_VALUE}`, 'the proxy replaced the header with the secret');
     assert.equal(seen[0]?.['x-team'], 'agents');
 
+    // HTTPS too: the proxy presents a certificate from Hearth's CA, which the sandbox's trust store holds
+    const secureBefore = (await testHost.requests()).length;
+    assert.match(await run(sbx, 'curl -sS https://allowed.test/'), /hello from the test host/);
+    assert.match(await run(sbx, 'python3 -c "import urllib.request; print(urllib.request.urlopen(\'https://allowed.test/\').read().decode())"'), /hello from the test host/);
+    const secureSeen = (await testHost.requests()).slice(secureBefore);
+    assert.equal(secureSeen.length, 2);
+    for (const request of secureSeen) {
+      assert.equal(request['x-test-scheme'], 'https');
+      assert.equal(request['authorization'], `Bearer ${SECRET_VALUE}`);
+    }
+    assert.match(await run(sbx, 'openssl s_client -connect allowed.test:443 -servername allowed.test </dev/null 2>/dev/null | grep "issuer="'), /Hearth egress proxy CA/);
+
     const deleted = await runCli(server, ['secret', 'rm', 'UPSTREAM_TOKEN']);
     assert.equal(deleted.code, 0, deleted.stderr);
     assert.equal(await run(sbx, 'curl -s -o /dev/null -w "%{http_code}" http://allowed.test/'), '403', 'a deleted secret is no longer injected; the request is stopped');
-    assert.equal((await testHost.requests()).length, before + 1);
+    assert.equal((await testHost.requests()).length, before + 3);
     const audit = (await api('GET', `/sandboxes/${sbx.sandboxId}/egress`)).json as unknown as Array<{ action: string; reason: string }>;
     assert.ok(audit.some((entry) => entry.action === 'deny' && entry.reason.includes('UPSTREAM_TOKEN')));
   } finally {

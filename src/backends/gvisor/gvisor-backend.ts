@@ -8,7 +8,7 @@ import { BackendMisconfiguredError, InternalError, UnsupportedError } from '../.
 import type { Backend, BackendCapabilities, ResourceUsage, SandboxRuntime, SandboxSpec, StartedSandbox, SupervisorEndpoint } from '../backend.js';
 import { cgroupPids, readUsage, removeSandboxCgroups, setFrozen } from '../namespaces/cgroup-v1.js';
 import { isSameProcess, processStartTicks } from '../namespaces/process-identity.js';
-import { SANDBOX_UID_BASE, writeSandboxIdentityFiles } from '../namespaces/sandbox-identity.js';
+import { SANDBOX_UID_BASE, identityNetwork, writeSandboxIdentityFiles } from '../namespaces/sandbox-identity.js';
 import { writeToolIndex } from '../namespaces/tool-files.js';
 import { asGvisorRuntime, type GvisorRuntime } from './gvisor-runtime.js';
 import { checkGvisorHost, findRunsc } from './gvisor-host-check.js';
@@ -77,7 +77,7 @@ export class GvisorBackend implements Backend {
     if (!spec.upperDir) {
       await fs.mkdir(upper);
       await fs.mkdir(identity, { mode: 0o755 });
-      await writeSandboxIdentityFiles(identity, spec.hostname, spec.nameserver);
+      await writeSandboxIdentityFiles(identity, spec.hostname, identityNetwork(spec));
     }
     // The merged root takes its owner from the upper dir; the socket directory must be writable by the sandbox's root.
     await fs.chown(upper, SANDBOX_UID_BASE, SANDBOX_UID_BASE);

@@ -19,6 +19,7 @@ import { TOOLS_MOUNT_PATH } from '../../core/tool-definitions.js';
 import { SANDBOX_UID_BASE, SANDBOX_UID_COUNT } from './sandbox-identity.js';
 import { ensureSandboxDisk } from './sandbox-disk.js';
 import { prepareLayout, sandboxLayout, volumeArgs } from './sandbox-layout.js';
+import { identityNetwork } from './sandbox-identity.js';
 
 export interface NamespacesBackendOptions {
   /** Directory holding one subdirectory per sandbox (upper/work layers and the supervisor socket). */
@@ -102,7 +103,7 @@ export class NamespacesBackend implements Backend {
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     await fs.mkdir(toolsDir, { mode: 0o755 });
     await writeToolIndex(toolsDir, { 'index.json': '{ "tools": [] }\n' });
-    await Promise.all([prepareLayout(layout, spec.hostname, spec.nameserver), fs.mkdir(merged)]);
+    await Promise.all([prepareLayout(layout, spec.hostname, identityNetwork(spec)), fs.mkdir(merged)]);
     const procsFiles = await createSandboxCgroups(this.options.cgroupParent, spec.sandboxId, {
       memoryMiB: spec.memoryMiB,
       pidsLimit: spec.pidsLimit,

@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { SandboxSpec } from '../backend.js';
-import { SANDBOX_UID_BASE, writeSandboxIdentityFiles } from './sandbox-identity.js';
+import { SANDBOX_UID_BASE, writeSandboxIdentityFiles, type IdentityNetwork } from './sandbox-identity.js';
 
 export interface SandboxLayout {
   upper: string;
@@ -36,10 +36,10 @@ export function sandboxLayout(dir: string, spec: SandboxSpec, diskLimits: boolea
 }
 
 /** Creates what the launcher expects to exist (it creates the disk volume itself). */
-export async function prepareLayout(layout: SandboxLayout, hostname: string, nameserver: string | undefined): Promise<void> {
+export async function prepareLayout(layout: SandboxLayout, hostname: string, network: IdentityNetwork | undefined): Promise<void> {
   for (const lower of layout.lowers) {
     await fs.mkdir(lower, { mode: 0o755 });
-    await writeSandboxIdentityFiles(lower, hostname, nameserver);
+    await writeSandboxIdentityFiles(lower, hostname, network);
   }
   if (layout.volume) return;
   if (!layout.externalWork) await fs.mkdir(layout.upper);
