@@ -12,7 +12,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # btrfs-progs: the sandboxes filesystem (per-sandbox disk limits through btrfs quota groups).
-DEBIAN_PACKAGES=(bubblewrap mmdebstrap gcc libc6-dev make iproute2 procps btrfs-progs)
+DEBIAN_PACKAGES=(bubblewrap mmdebstrap gcc libc6-dev make iproute2 procps btrfs-progs nftables)
 # The test suite drives the dashboard in Debian's Chromium.
 if [ "${1:-}" = "--with-browser" ]; then DEBIAN_PACKAGES+=(chromium); fi
 missing=()
@@ -23,6 +23,22 @@ if [ "${#missing[@]}" -gt 0 ]; then
   step "installing Debian packages: ${missing[*]}"
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# gVisor's runsc for `--backend gvisor`: bookworm's build (20221219) lacks the systrap platform, so it comes
+# from trixie, pinned so that nothing else is ever taken from trixie.
+if ! command -v runsc >/dev/null 2>&1; then
+  step "installing runsc (gVisor) from Debian trixie"
+  if [ ! -f /etc/apt/sources.list.d/hearth-trixie.sources ]; then
+    printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+      > /etc/apt/sources.list.d/hearth-trixie.sources
+  fi
+  if [ ! -f /etc/apt/preferences.d/hearth-trixie ]; then
+    printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n\nPackage: runsc\nPin: release n=trixie\nPin-Priority: 990\n' \
+      > /etc/apt/preferences.d/hearth-trixie
+  fi
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends runsc
 fi
 
 lock_hash=$(sha256sum package.json package-lock.json 2>/dev/null | sha256sum | cut -c1-16)
