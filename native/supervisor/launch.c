@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -100,6 +101,7 @@ static void mnt(const char *src, const char *dst, int kind, const char *type, un
 }
 
 static int host_network; /* --network host: template builds share the host's network namespace */
+static int no_new_privs;       /* --no-new-privs 1: set on PID 1, inherited by every sandbox process */
 static const char *netns_path; /* --netns PATH: join a network namespace the host prepared (veth, address, routes) */
 
 static void child(char **lowers, int nlow, const char *upper, const char *work, const char *merged,
@@ -176,6 +178,7 @@ static void child(char **lowers, int nlow, const char *upper, const char *work, 
     if (setresuid(0, 0, 0) < 0) fail("setresuid");
     /* a UTS namespace owned by the sandbox user namespace, so SET_HOSTNAME works */
     if (unshare(CLONE_NEWUTS) < 0) fail("unshare uts namespace");
+    if (no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("set no_new_privs");
     if (write(rep_fd, "R", 1) != 1) fail("report");
 
     if (dup2(lfd, 3) < 0) fail("dup listening socket");
@@ -209,6 +212,7 @@ int launch_main(int argc, char **argv)
         else if (!strcmp(o, "--env")) add_env(v);
         else if (!strcmp(o, "--network") && (!strcmp(v, "host") || !strcmp(v, "none"))) host_network = !strcmp(v, "host");
         else if (!strcmp(o, "--netns")) netns_path = v;
+        else if (!strcmp(o, "--no-new-privs")) no_new_privs = !strcmp(v, "1");
         else { errno = EINVAL; fail("option %s", o); }
     }
     if (!nlow || !upper || !work || !merged || !sock || !base || count < 6 || base + count > 0xffffffffUL) {

@@ -32,6 +32,8 @@ export interface SandboxSpec {
   trustedCaPem?: string;
   /** Which backend runs the sandbox (a create's or template's choice); absent: the server's default. */
   backend?: BackendKind;
+  /** Set no_new_privs on the sandbox's PID 1, so no process in it gains privileges through setuid programs. */
+  noNewPrivileges?: boolean;
   /** Whether to mount the read-only tool files at /run/hearth/tools (not for template build steps). */
   toolsMount: boolean;
   /** A caller-owned writable layer (a template build step keeps it as a new layer); the backend never deletes it, but may keep its own scratch directory `<upperDir>.work` beside it until stop. */

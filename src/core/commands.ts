@@ -35,6 +35,8 @@ export interface CreateSandboxCommand {
   network: SandboxNetworkRequest;
   /** Hearth extension: the backend to run on instead of the template's or the server's default. */
   backend?: BackendKind;
+  /** Hearth extension: run the sandbox's processes with no_new_privs (sudo and other setuid programs gain nothing). */
+  noNewPrivileges?: boolean;
 }
 
 export interface ListSandboxesCommand {

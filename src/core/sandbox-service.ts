@@ -28,6 +28,7 @@ import { chosenBackend, poolServesBackend } from './backend-choice.js';
 import { parseBackendKind } from '../backends/backend-kinds.js';
 import { PoolManager, type PoolStats } from './pool-manager.js';
 import { resolveLimits, sameLimits } from './sandbox-limits.js';
+import { noNewPrivileges, poolServesPrivileges } from './privilege-choice.js';
 
 export interface ProcessConfigRecord {
   cmd: string;
@@ -159,7 +160,8 @@ export class SandboxService {
     // Pooled sandboxes carry the template's limits; a create asking for others starts cold with them.
     const diskLimits = this.backend.capabilities().limits.disk;
     const templateLimits = sameLimits(resolveLimits(template, command.limits, this.config, diskLimits), resolveLimits(template, {}, this.config, diskLimits));
-    const claimed = templateLimits && poolServesBackend(template, command, this.backend.kind) ? this.pools.claim(template.id) : undefined;
+    const poolFits = templateLimits && poolServesBackend(template, command, this.backend.kind) && poolServesPrivileges(template, command);
+    const claimed = poolFits ? this.pools.claim(template.id) : undefined;
     if (claimed) {
       try {
         if (command.tools.length > 0) await this.backend.writeTools(claimed.record.runtime, toolFiles(command.tools));
@@ -222,6 +224,7 @@ export class SandboxService {
       network: 'none',
       ...(slot && this.network ? { netnsPath: slot.netnsPath, nameserver: this.network.layout.gateway, trustedCaPem: this.network.trustedCaPem } : {}),
       toolsMount: true,
+      noNewPrivileges: noNewPrivileges(template, command),
       ...(record.backend !== this.backend.kind ? { backend: parseBackendKind(record.backend, 'backend') } : {}),
     };
     let runtime: Record<string, unknown> | undefined;

@@ -113,6 +113,29 @@ test("another sandbox's metadata and network identity are out of reach", async (
   });
 });
 
+test('noNewPrivileges: setuid programs such as sudo gain nothing, for every process in the sandbox', async () => {
+  const response = await fetch(`${server.url}/sandboxes`, {
+    method: 'POST',
+    headers: { 'x-api-key': server.apiKey, 'content-type': 'application/json' },
+    body: JSON.stringify({ templateID: 'base', noNewPrivileges: true }),
+  });
+  assert.equal(response.status, 201);
+  const sbx = await Sandbox.connect(((await response.json()) as { sandboxID: string }).sandboxID);
+  try {
+    assert.match((await sbx.commands.run('grep NoNewPrivs /proc/self/status')).stdout, /NoNewPrivs:\s+1/);
+    assert.match(await mustFail(sbx, 'sudo -n id -u', 'user'), /no new privileges|effective uid is not 0|not permitted/i);
+    assert.equal((await sbx.commands.run('id -u', { user: 'root' })).stdout, '0\n', 'root stays root');
+  } finally {
+    await sbx.kill();
+  }
+  const bad = await fetch(`${server.url}/sandboxes`, {
+    method: 'POST',
+    headers: { 'x-api-key': server.apiKey, 'content-type': 'application/json' },
+    body: JSON.stringify({ templateID: 'base', noNewPrivileges: 'yes' }),
+  });
+  assert.equal(bad.status, 400);
+});
+
 test('symlinks and hard links give no way out through the files API', async () => {
   await withSandbox(async (sbx) => {
     await sbx.commands.run('ln -s /proc/1/root /home/user/pid1-root; ln -s ../../../../../../ /home/user/up');

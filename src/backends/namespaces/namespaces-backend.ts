@@ -124,6 +124,7 @@ export class NamespacesBackend implements Backend {
       ...Object.entries(spec.baseEnv).flatMap(([key, value]) => ['--env', `${key}=${value}`]),
       '--network', spec.network,
       ...(spec.netnsPath ? ['--netns', spec.netnsPath] : []),
+      ...(spec.noNewPrivileges ? ['--no-new-privs', '1'] : []),
       ...(spec.toolsMount ? ['--bind', `${toolsDir}:${TOOLS_MOUNT_PATH}:ro`] : []),
     ];
     let hostPid: number;

@@ -33,6 +33,11 @@ export function timeoutSeconds(value: unknown, what: string): number | undefined
   return value * 1000;
 }
 
+function parseBoolean(value: unknown, field: string): boolean {
+  if (typeof value !== 'boolean') throw new InvalidArgumentError(`${field} must be true or false`);
+  return value;
+}
+
 export function parseCreate(body: unknown, defaultTimeoutMs: number): CreateSandboxCommand {
   const object = asObject(body, 'request body');
   const templateId = object['templateID'] ?? 'base';
@@ -51,6 +56,7 @@ export function parseCreate(body: unknown, defaultTimeoutMs: number): CreateSand
     limits: parseLimits(object),
     network: parseCreateNetwork(object),
     ...(object['backend'] === undefined ? {} : { backend: parseBackendKind(object['backend'], 'backend') }),
+    ...(object['noNewPrivileges'] === undefined ? {} : { noNewPrivileges: parseBoolean(object['noNewPrivileges'], 'noNewPrivileges') }),
   };
 }
 
