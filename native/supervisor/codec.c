@@ -91,7 +91,7 @@ size_t fr_begin(int type, uint32_t id)
 void fr_end(size_t start)
 {
     size_t n = out.len - start - 4;
-    if (sv_client < 0) { out.len = start; return; }
+    if (sv_client < 0 || sv_detached) { out.len = start; return; }
     if (n > MAX_FRAME) {               /* never send an oversized frame */
         uint32_t id = rd32((uint8_t *)out.p + start + 5);
         out.len = start;

@@ -12,7 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
-int sv_epfd = -1, sv_client = -1, sv_connected, sv_throttled, sv_root;
+int sv_epfd = -1, sv_client = -1, sv_connected, sv_throttled, sv_root, sv_detached;
+/* Device mode (a microVM's virtio-serial port): the port is the client for good; EOF means the host end
+ * closed, so the connection state resets but the fd stays. Edge-triggered, because the port polls
+ * readable (EOF) for as long as no host is connected. */
+static int dev_mode;
 char **sv_env;
 int sv_nenv;
 
@@ -53,9 +57,13 @@ size_t out_pending(void) { return out.len - out_off; }
 static void client_close(void)
 {
     if (sv_client < 0) return;
-    ep_del(sv_client);
-    close(sv_client);
-    sv_client = -1;
+    if (dev_mode) {
+        sv_detached = 1;
+    } else {
+        ep_del(sv_client);
+        close(sv_client);
+        sv_client = -1;
+    }
     sv_connected = 0;
     buf_free(&out); out_off = 0;
     buf_free(&in);
@@ -66,17 +74,19 @@ static void client_close(void)
 static void client_update(void)
 {
     if (sv_client < 0) return;
-    uint32_t ev = (sv_throttled ? 0 : EPOLLIN) | (out_pending() ? EPOLLOUT : 0);
+    uint32_t ev = (sv_throttled ? 0 : EPOLLIN) | (out_pending() ? EPOLLOUT : 0) | (dev_mode ? EPOLLET : 0);
     if (ev != client_events) { client_events = ev; ep_set(sv_client, &ev_client, ev); }
 }
 
 static void flush(void)
 {
     while (sv_client >= 0 && out_pending()) {
-        ssize_t n = send(sv_client, out.p + out_off, out_pending(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t n = dev_mode ? write(sv_client, out.p + out_off, out_pending())
+                             : send(sv_client, out.p + out_off, out_pending(), MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno != EAGAIN) { sv_log("client write: %s", strerror(errno)); client_close(); }
+            else if (dev_mode) client_events = 0;  /* edge-triggered: re-arm EPOLLOUT */
             break;
         }
         out_off += (size_t)n;
@@ -111,6 +121,8 @@ static void dispatch(const struct msg *m)
         watch_request(m); break;
     case T_PING:
         reply_ok(m->id); break;
+    case T_IDENTIFY:
+        guest_identify(m); break;
     case T_SET_HOSTNAME: {
         uint32_t n = 0; const uint8_t *p = m_raw(m, F_DATA, &n);
         if (!p) reply_err(m->id, EINVAL, "set hostname: missing DATA");
@@ -123,12 +135,21 @@ static void dispatch(const struct msg *m)
     }
 }
 
+static int client_read_once(void);
+
 static void client_read(void)
+{
+    /* edge-triggered in device mode: drain until EAGAIN (or EOF, or throttled) */
+    while (client_read_once() && dev_mode && sv_client >= 0 && !sv_throttled) { }
+}
+
+static int client_read_once(void)
 {
     char tmp[65536];
     ssize_t n = read(sv_client, tmp, sizeof tmp);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-    if (n <= 0) { client_close(); return; }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
+    if (n <= 0) { client_close(); return 0; }
+    sv_detached = 0;
     buf_put(&in, tmp, (size_t)n);
     size_t off = 0;
     while (sv_client >= 0 && in.len - off >= 4) {
@@ -137,16 +158,17 @@ static void client_read(void)
         if (len < 5 || len > MAX_FRAME) {
             sv_log("protocol error: frame length %u", len);
             client_close();
-            return;
+            return 0;
         }
         if (in.len - off - 4 < len) break;
         struct msg m = {p[4], p[5] | p[6] << 8 | p[7] << 16 | (uint32_t)p[8] << 24, p + 9, len - 5};
         off += 4 + (size_t)len;
         dispatch(&m);
     }
-    if (sv_client < 0) return;
+    if (sv_client < 0) return 0;
     memmove(in.p, in.p + off, in.len - off);
     in.len -= off;
+    return 1;
 }
 
 static void client_accept(int lfd)
@@ -159,6 +181,15 @@ static void client_accept(int lfd)
     ep_set(fd, &ev_client, EPOLLIN);
 }
 
+void loop_run_device(int fd)
+{
+    dev_mode = 1;
+    sv_detached = 1;
+    sv_client = fd;
+    client_events = EPOLLIN | EPOLLET;
+    loop_run(-1);
+}
+
 void loop_run(int lfd)
 {
     sigset_t ss;
@@ -168,7 +199,8 @@ void loop_run(int lfd)
     int sfd = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC);
     sv_epfd = epoll_create1(EPOLL_CLOEXEC);
     if (sfd < 0 || sv_epfd < 0) { sv_log("setup: %s", strerror(errno)); exit(1); }
-    ep_set(lfd, &ev_listen, EPOLLIN);
+    if (lfd >= 0) ep_set(lfd, &ev_listen, EPOLLIN);
+    if (dev_mode) ep_set(sv_client, &ev_client, client_events);
     ep_set(sfd, &ev_sig, EPOLLIN);
     ids_init();
     watch_init();

@@ -20,7 +20,9 @@ static const char usage[] =
     "           --socket PATH --uid-base N --uid-count N [--hostname NAME]\n"
     "           [--cgroup-procs FILE]... [--bind SRC:DST[:ro]]... [--env K=V]... [--network none|host]\n"
     "           [--disk-volume DIR --disk-bytes N]   (DIR: a new btrfs subvolume holding --upper and --work)\n"
-    "       hearth-supervisor spawner   (launch requests on stdin, see spawner.c)\n";
+    "       hearth-supervisor spawner   (launch requests on stdin, see spawner.c)\n"
+    "       hearth-supervisor guest-init   (PID 1 of a microVM guest, see guest.c)\n"
+    "       hearth-supervisor userns-exec --uid-base N --uid-count N -- COMMAND [ARG]...\n";
 
 /* Listening Unix socket with mode 0600 (close-on-exec). -1 with errno set on failure. */
 int listen_unix(const char *path)
@@ -68,6 +70,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "launch")) return disk_launch_main(argc - 1, argv + 1);
     if (argc == 2 && !strcmp(argv[1], "spawner")) return spawner_main();
+    if (argc >= 2 && !strcmp(argv[1], "guest-init")) return guest_init_main();
+    if (argc >= 2 && !strcmp(argv[1], "userns-exec")) return userns_exec_main(argc - 1, argv + 1);
     if (argc < 2 || strcmp(argv[1], "serve")) { fputs(usage, stderr); return 2; }
     int fd = -1;
     for (int i = 2; i < argc; i++) {

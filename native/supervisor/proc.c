@@ -307,6 +307,11 @@ static void spawn(const struct msg *m)
                 goto fail;
         } else if (dup2(fds[0], 0) < 0 || dup2(fds[3], 1) < 0 || dup2(fds[5], 2) < 0) goto fail;
         rep[0] = 1;
+        if (sv_guest_cgroup) {
+            int cg = open(sv_guest_cgroup, O_WRONLY | O_CLOEXEC);
+            if (cg < 0 || write(cg, "0", 1) != 1) goto fail;
+            close(cg);
+        }
         if (sv_root && install_sandbox_seccomp() < 0) goto fail;
         if (sv_root) drop_dangerous_capabilities();
         if (sv_root && (setgroups((size_t)u.ngroups, u.groups) < 0 || setresgid(u.gid, u.gid, u.gid) < 0 ||

@@ -16,7 +16,7 @@
 enum { T_HELLO = 1, T_SPAWN, T_WRITE_STDIN, T_CLOSE_STDIN, T_SIGNAL, T_RESIZE_PTY,
        T_LIST_PROCESSES, T_STAT = 10, T_LIST_DIR, T_MAKE_DIR, T_MOVE, T_REMOVE,
        T_READ_FILE, T_WRITE_OPEN, T_WRITE_DATA, T_WRITE_CLOSE, T_WATCH, T_UNWATCH,
-       T_PING, T_SET_HOSTNAME, T_OK = 64, T_ERROR, T_FILE_DATA, T_OUTPUT = 80,
+       T_PING, T_SET_HOSTNAME, T_IDENTIFY, T_OK = 64, T_ERROR, T_FILE_DATA, T_OUTPUT = 80,
        T_EXIT, T_FS_EVENT, T_WATCH_END };
 enum { F_GENERATION = 1, F_PID, F_ARG, F_ENV, F_CWD, F_USER, F_PTY_COLS, F_PTY_ROWS,
        F_STDIN, F_TAG, F_DATA, F_SIGNO, F_STREAM, F_EXIT_CODE, F_ERRNO, F_MESSAGE,
@@ -53,7 +53,7 @@ void reply_err(uint32_t id, int err, const char *fmt, ...) __attribute__((format
 /* ---- loop.c ---- */
 struct ev { int kind; void *ptr; int n; };
 enum { EV_LISTEN = 1, EV_CLIENT, EV_SIGNAL, EV_INOTIFY, EV_POUT, EV_PIN };
-extern int sv_epfd, sv_client, sv_connected, sv_throttled, sv_root;
+extern int sv_epfd, sv_client, sv_connected, sv_throttled, sv_root, sv_detached;
 extern char **sv_env;                 /* base environment (--env) */
 extern int sv_nenv;
 void ep_set(int fd, struct ev *e, uint32_t events);   /* add or modify */
@@ -61,7 +61,8 @@ void ep_del(int fd);
 uint64_t now_ms(void);
 size_t out_pending(void);
 void sv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void loop_run(int listen_fd);         /* never returns */
+void loop_run(int listen_fd) __attribute__((noreturn));
+void loop_run_device(int fd) __attribute__((noreturn));  /* serves a virtio-serial port (microVM guests); never returns */
 int spawner_main(void);
 int install_sandbox_seccomp(void);   /* 0 or -1 with errno */               /* serves launch requests on stdin until it closes */
 
@@ -105,6 +106,14 @@ void default_env(void);
 
 /* ---- launch.c ---- */
 int launch_main(int argc, char **argv);
+
+/* ---- userns.c ---- */
+int userns_exec_main(int argc, char **argv);
+
+/* ---- guest.c ---- */
+int guest_init_main(void);            /* PID 1 of a microVM guest */
+void guest_identify(const struct msg *m);
+extern const char *sv_guest_cgroup;   /* cgroup.procs every spawned process joins (guests only) */
 
 /* ---- disk.c ---- */
 int disk_volume_create(const char *path, uint64_t limit_bytes);   /* 0 or -1 with errno */

@@ -25,6 +25,7 @@ export const FrameType = {
   unwatch: 20,
   ping: 21,
   setHostname: 22,
+  identify: 23,
   ok: 64,
   error: 65,
   fileData: 66,
