@@ -9,6 +9,7 @@ export async function checkNetworkHost(): Promise<void> {
   for (const [tool, pkg] of [['/usr/sbin/ip', 'iproute2'], ['/usr/sbin/nft', 'nftables']] as const) {
     if (!existsSync(tool)) throw new BackendMisconfiguredError(`${tool} is missing: install the Debian package ${pkg} (or run with --network none)`);
   }
+  if (!existsSync('/proc/net/nf_conntrack')) await runHostCommand('modprobe', ['nf_conntrack']).catch(() => undefined);
   if (!existsSync('/proc/net/nf_conntrack')) {
     throw new BackendMisconfiguredError('/proc/net/nf_conntrack is missing: the egress proxy needs connection tracking (modprobe nf_conntrack), or run with --network none');
   }

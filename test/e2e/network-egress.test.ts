@@ -173,6 +173,49 @@ test('a port inside the sandbox is reachable through getHost; a private sandbox 
   }
 });
 
+const UPGRADE_ECHO_SERVER = `
+import socket, threading
+server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(('0.0.0.0', 8090)); server.listen()
+def serve(conn):
+    head = b''
+    while b'\\r\\n\\r\\n' not in head: head += conn.recv(1024)
+    conn.sendall(b'HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: echo\\r\\nConnection: Upgrade\\r\\n\\r\\n')
+    while True:
+        data = conn.recv(1024)
+        if not data: break
+        conn.sendall(data.upper())
+while True:
+    conn, _ = server.accept(); threading.Thread(target=serve, args=(conn,), daemon=True).start()
+`;
+
+test('protocol upgrades (WebSockets) through getHost reach the sandbox and stream both ways', async () => {
+  const sbx = await Sandbox.create();
+  try {
+    await sbx.files.write('/tmp/upgrade_echo.py', UPGRADE_ECHO_SERVER);
+    await sbx.commands.run('python3 /tmp/upgrade_echo.py', { background: true });
+    await eventually(async () => (await sbx.commands.run('ss -ltn | grep -q :8090').then(() => true, () => false)), 10_000, 'echo server');
+    const { hostname, port } = new URL(server.url);
+    const echoed = await new Promise<string>((resolve, reject) => {
+      const request = http.request({ host: hostname, port, path: '/', headers: { host: sbx.getHost(8090), connection: 'Upgrade', upgrade: 'echo' } });
+      request.on('upgrade', (response, socket) => {
+        assert.equal(response.statusCode, 101);
+        socket.once('data', (data: Buffer) => {
+          resolve(data.toString());
+          socket.destroy();
+        });
+        socket.write('ping over the upgraded stream');
+      });
+      request.on('response', (response) => reject(new Error(`no upgrade: ${response.statusCode}`)));
+      request.on('error', reject);
+      request.end();
+    });
+    assert.equal(echoed, 'PING OVER THE UPGRADED STREAM');
+  } finally {
+    await sbx.kill();
+  }
+});
+
 test('a pooled sandbox takes the create request\'s policy when claimed', async () => {
   await eventually(async () => {
     const pools = (await api('GET', '/admin/pools')).json as Array<{ templateId: string; ready: number }>;

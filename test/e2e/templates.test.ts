@@ -1,7 +1,7 @@
 // Templates from Dockerfiles: build, cache, logs, start command and ready check, aliases, deletion, errors.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -59,7 +59,10 @@ test('a Dockerfile builds a template whose sandboxes have its packages, files, e
     assert.equal(await sbx.files.read('/home/user/notes.txt'), 'copied notes\n');
     assert.equal((await sbx.files.getInfo('/home/user/notes.txt')).owner, 'user');
     assert.equal(await sbx.files.exists('/srv/app/secret.env'), false, '.dockerignore keeps files out');
-    assert.equal(await sbx.files.exists('/etc/resolv.conf'), false, 'build-time DNS is not baked in');
+    const hostResolvConf = readFileSync('/etc/resolv.conf', 'utf8');
+    const sandboxResolvConf = await sbx.files.read('/etc/resolv.conf');
+    assert.notEqual(sandboxResolvConf, hostResolvConf, 'build-time DNS (the host\'s) is not baked in');
+    assert.match(sandboxResolvConf, /^nameserver 10\.\d+\.\d+\.1\n$/, "the sandbox's resolver is its network's gateway");
     assert.ok((await sbx.commands.list()).some((p) => p.args.join(' ').includes('http.server')), 'the start command is a listed process');
   } finally {
     await sbx.kill();

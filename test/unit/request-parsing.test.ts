@@ -5,7 +5,22 @@ import { InvalidArgumentError } from '../../src/errors/hearth-error.js';
 import { parseCreate, parseList, parseMetadataQuery } from '../../src/server/control-plane/request-parsing.js';
 
 test('create: defaults, seconds to milliseconds, metadata and env vars', () => {
-  assert.deepEqual(parseCreate({}, 300_000), { kind: 'create', templateId: 'base', timeoutMs: 300_000, metadata: {}, envVars: {}, autoPause: false, tools: [], limits: {} });
+  assert.deepEqual(parseCreate({}, 300_000), {
+    kind: 'create',
+    templateId: 'base',
+    timeoutMs: 300_000,
+    metadata: {},
+    envVars: {},
+    autoPause: false,
+    tools: [],
+    limits: {},
+    network: { allowOut: [], denyOut: [], rules: {}, allowPublicTraffic: true, maskRequestHost: null, secrets: [] },
+  });
+  const network = parseCreate({ allow_internet_access: false, network: { allowOut: ['*.Example.com', '1.2.3.4'], allowPublicTraffic: false }, secrets: ['KEY'] }, 1).network;
+  assert.deepEqual(network.allowOut, ['*.example.com', '1.2.3.4/32']);
+  assert.deepEqual(network.denyOut, ['0.0.0.0/0']);
+  assert.equal(network.allowPublicTraffic, false);
+  assert.deepEqual(network.secrets, ['KEY']);
   const command = parseCreate({ templateID: 'py', timeout: 60, metadata: { a: 'b' }, envVars: { X: '1' }, autoPause: true }, 300_000);
   assert.equal(command.timeoutMs, 60_000);
   assert.deepEqual(command.metadata, { a: 'b' });
