@@ -1,7 +1,7 @@
 // The backends a sandbox can run on, and parsing a backend name from a flag, env var, template or create body.
 import { InvalidArgumentError } from '../errors/hearth-error.js';
 
-export const BACKEND_KINDS = ['namespaces', 'gvisor'] as const;
+export const BACKEND_KINDS = ['namespaces', 'gvisor', 'microvm'] as const;
 export type BackendKind = (typeof BACKEND_KINDS)[number];
 
 export function isBackendKind(value: unknown): value is BackendKind {

@@ -1,4 +1,4 @@
-// The backends a Hearth server offers: namespaces (built by the caller with its disk options) and gVisor, behind one router.
+// The backends a Hearth server offers: namespaces (built by the caller with its disk options), gVisor and microVM, behind one router.
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { ServerConfig } from '../config/server-config.js';
@@ -6,6 +6,7 @@ import type { Backend } from './backend.js';
 import type { BackendKind } from './backend-kinds.js';
 import { BackendRouter } from './backend-router.js';
 import { GvisorBackend } from './gvisor/gvisor-backend.js';
+import { microvmBackend } from './microvm/microvm-options.js';
 
 /** Bundles live outside the (private) data directory, one subdirectory per server, keyed by its data directory. */
 const GVISOR_RUN_DIR = '/run/hearth/gvisor';
@@ -20,5 +21,6 @@ export function serverBackends(namespaces: Backend, config: ServerConfig): Backe
     platform: config.gvisorPlatform,
     launchTimeoutMs: 30_000,
   });
-  return new BackendRouter(new Map<BackendKind, Backend>([['namespaces', namespaces], ['gvisor', gvisor]]), config.backend);
+  const microvm = microvmBackend(config);
+  return new BackendRouter(new Map<BackendKind, Backend>([['namespaces', namespaces], ['gvisor', gvisor], ['microvm', microvm]]), config.backend);
 }

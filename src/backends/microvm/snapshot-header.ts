@@ -1,0 +1,84 @@
+// The self-describing header of a microVM memory snapshot (like Firecracker's snapshot format): magic, version,
+// a JSON body naming the backend, kernel, template and machine shape, and the sizes and SHA-256 of the files it
+// covers, then a SHA-256 of the body. A corrupt or foreign header is refused with SnapshotInvalidError.
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
+import { ErrorCode } from '../../errors/error-codes.js';
+import { HearthError } from '../../errors/hearth-error.js';
+import type { MachineShape } from './qemu-command.js';
+
+export const SNAPSHOT_MAGIC = Buffer.from('HRTHSNAP', 'ascii');
+export const SNAPSHOT_VERSION = 1;
+const MAX_BODY_BYTES = 64 * 1024;
+
+/** A snapshot file that is corrupt, of another version, or made for another backend, kernel or template. */
+export class SnapshotInvalidError extends HearthError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.internal, `refusing microVM snapshot: ${message}; delete it and Hearth takes a new one`, options);
+  }
+}
+
+export interface SnapshotFile {
+  bytes: number;
+  sha256: string;
+}
+
+export interface SnapshotIdentity {
+  backend: 'microvm';
+  kernel: string;
+  template: string;
+  shape: MachineShape;
+}
+
+export interface SnapshotHeader extends SnapshotIdentity {
+  files: { ram: SnapshotFile; state: SnapshotFile; disk: SnapshotFile };
+  takenAtMs: number;
+}
+
+export function encodeHeader(header: SnapshotHeader): Buffer {
+  const body = Buffer.from(JSON.stringify(header), 'utf8');
+  const head = Buffer.alloc(16);
+  SNAPSHOT_MAGIC.copy(head, 0);
+  head.writeUInt32LE(SNAPSHOT_VERSION, 8);
+  head.writeUInt32LE(body.length, 12);
+  return Buffer.concat([head, body, createHash('sha256').update(body).digest()]);
+}
+
+/** Parses and checks a header against what the caller expects to restore. */
+export function decodeHeader(bytes: Buffer, expected: SnapshotIdentity): SnapshotHeader {
+  if (bytes.length < 16 || !bytes.subarray(0, 8).equals(SNAPSHOT_MAGIC)) throw new SnapshotInvalidError('not a Hearth snapshot (bad magic)');
+  const version = bytes.readUInt32LE(8);
+  if (version !== SNAPSHOT_VERSION) throw new SnapshotInvalidError(`version ${version}, this server reads ${SNAPSHOT_VERSION}`);
+  const length = bytes.readUInt32LE(12);
+  if (length > MAX_BODY_BYTES || bytes.length !== 16 + length + 32) throw new SnapshotInvalidError('truncated or oversized header');
+  const body = bytes.subarray(16, 16 + length);
+  if (!createHash('sha256').update(body).digest().equals(bytes.subarray(16 + length))) throw new SnapshotInvalidError('header checksum mismatch');
+  let header: SnapshotHeader;
+  try {
+    header = JSON.parse(body.toString('utf8')) as SnapshotHeader;
+  } catch (error) {
+    throw new SnapshotInvalidError('unreadable header body', { cause: error });
+  }
+  if (header.backend !== expected.backend) throw new SnapshotInvalidError(`made by backend ${String(header.backend)}`);
+  if (header.kernel !== expected.kernel) throw new SnapshotInvalidError(`made for guest kernel ${header.kernel}, this server boots ${expected.kernel}`);
+  if (header.template !== expected.template) throw new SnapshotInvalidError(`made for template ${header.template}, not ${expected.template}`);
+  if (JSON.stringify(header.shape) !== JSON.stringify(expected.shape)) throw new SnapshotInvalidError('made for another machine shape');
+  return header;
+}
+
+export async function describeFile(filePath: string): Promise<SnapshotFile> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of createReadStream(filePath, { highWaterMark: 1 << 20 })) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  return { bytes, sha256: hash.digest('hex') };
+}
+
+/** Checks a file against its header entry: size always, content hash when `full`. */
+export async function verifyFile(filePath: string, expected: SnapshotFile, name: string, full: boolean): Promise<void> {
+  const stat = await fs.stat(filePath).catch(() => undefined);
+  if (!stat || stat.size !== expected.bytes) throw new SnapshotInvalidError(`${name} file is missing or has the wrong size`);
+  if (full && (await describeFile(filePath)).sha256 !== expected.sha256) throw new SnapshotInvalidError(`${name} file checksum mismatch`);
+}
