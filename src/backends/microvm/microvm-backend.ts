@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InternalError, UnsupportedError } from '../../errors/hearth-error.js';
 import type { Backend, BackendCapabilities, ResourceUsage, SandboxRuntime, SandboxSpec, StartedSandbox, SupervisorEndpoint } from '../backend.js';
-import { cgroupPids, createSandboxCgroups, readUsage, removeSandboxCgroups } from '../namespaces/cgroup-v1.js';
+import { cgroupPids, createSandboxCgroups, readUsage, removeSandboxCgroups, setFrozen } from '../namespaces/cgroup-v1.js';
 import { isSameProcess, processStartTicks } from '../namespaces/process-identity.js';
 import { findGuestKernel, type GuestKernel } from './guest-kernel.js';
 import { identifyGuest } from './guest-identity.js';
@@ -247,13 +247,20 @@ export class MicrovmBackend implements Backend {
    */
   async writeTools(): Promise<void> {}
 
-  /** QMP `stop`: the vCPUs halt, the guest costs no CPU; `cont` resumes it exactly where it was. */
+  /**
+   * QMP `stop` halts the vCPUs (the guest sees no time pass while devices are quiesced), then the cgroup
+   * freezer stops QEMU's own threads too, like the other backends' pooled sandboxes; thaw undoes both.
+   */
   async freeze(runtime: SandboxRuntime): Promise<void> {
-    await withQmp(asMicrovmRuntime(runtime).qmpSocket, (qmp) => qmp.execute('stop'));
+    const { qmpSocket, sandboxId } = asMicrovmRuntime(runtime);
+    await withQmp(qmpSocket, (qmp) => qmp.execute('stop'));
+    setFrozen(this.options.cgroupParent, sandboxId, true);
   }
 
   async thaw(runtime: SandboxRuntime): Promise<void> {
-    await withQmp(asMicrovmRuntime(runtime).qmpSocket, (qmp) => qmp.execute('cont'));
+    const { qmpSocket, sandboxId } = asMicrovmRuntime(runtime);
+    setFrozen(this.options.cgroupParent, sandboxId, false);
+    await withQmp(qmpSocket, (qmp) => qmp.execute('cont'));
   }
 
   async close(): Promise<void> {
