@@ -41,6 +41,20 @@ if ! command -v runsc >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends runsc
 fi
 
+# The microvm backend: QEMU and the kernel source; the guest kernel is built once and cached (about 5 minutes).
+MICROVM_PACKAGES=(qemu-system-x86 linux-source-6.1 bc bison flex libelf-dev libssl-dev e2fsprogs)
+missing=()
+for package in "${MICROVM_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  step "installing the microvm backend's Debian packages: ${missing[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+step "building the microVM guest kernel (cached)"
+scripts/build-guest-kernel.sh >/dev/null
+
 lock_hash=$(sha256sum package.json package-lock.json 2>/dev/null | sha256sum | cut -c1-16)
 if [ ! -f node_modules/.hearth-installed ] || [ "$(cat node_modules/.hearth-installed)" != "$lock_hash" ]; then
   step "installing npm packages (better-sqlite3 compiles from source, about a minute)"
