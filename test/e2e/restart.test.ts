@@ -19,7 +19,7 @@ function hostPidOf(dataDir: string, sandboxId: string): number {
 test('sandboxes survive a restart with their files and processes; dead ones are reaped', async () => {
   server = await startServer();
   useServerEnv(server);
-  const keeper = await Sandbox.create({ timeoutMs: 300_000, metadata: { role: 'keeper' } });
+  const keeper = await Sandbox.create({ timeoutMs: 300_000, metadata: { role: 'keeper' }, allowInternetAccess: false });
   const victim = await Sandbox.create({ timeoutMs: 300_000, metadata: { role: 'victim' } });
   await keeper.files.write('/home/user/state.txt', 'before restart');
   const worker = await keeper.commands.run('while true; do date +%s%N >> /tmp/ticks; sleep 0.1; done', { background: true });
@@ -40,6 +40,12 @@ test('sandboxes survive a restart with their files and processes; dead ones are 
   await new Promise((resolve) => setTimeout(resolve, 400));
   const ticksAfter = (await keeper.commands.run('wc -l < /tmp/ticks')).stdout.trim();
   assert.ok(Number(ticksAfter) > Number(ticksBefore), 'the worker keeps making progress');
+  // its network comes back with it: the metadata service knows it again, and its policy still holds
+  const token = (await keeper.commands.run('curl -s -m 5 -X PUT http://169.254.169.254/latest/api/token')).stdout;
+  assert.ok(token.length > 20, 'the metadata service answers the re-attached sandbox');
+  assert.equal((await Sandbox.getInfo(keeper.sandboxId)).allowInternetAccess, false);
+  const egress = (await keeper.commands.run('curl -s -m 5 -o /dev/null -w "%{http_code}" http://93.184.216.34/').catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }))).stdout;
+  assert.equal(egress, '000', 'allowInternetAccess: false still holds after the restart');
   await eventually(() => !existsSync(`${dataDir}/sandboxes/${victim.sandboxId}`), 5_000, 'the dead sandbox to be cleaned up');
   assert.equal(existsSync(`/sys/fs/cgroup/memory/hearth-test/${path.basename(server.dataDir)}/${victim.sandboxId}`), false);
   await assert.rejects(Sandbox.getInfo(victim.sandboxId), /not found/i);
