@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 int sv_epfd = -1, sv_client = -1, sv_connected, sv_throttled, sv_root, sv_detached;
+const char *sv_listen_path;            /* --listen PATH: re-created after a checkpoint restore */
+static int listen_fd = -1;
 /* Device mode (a microVM's virtio-serial port): the port is the client for good; EOF means the host end
  * closed, so the connection state resets but the fd stays. Edge-triggered, because the port polls
  * readable (EOF) for as long as no host is connected. */
@@ -137,6 +139,24 @@ static void dispatch(const struct msg *m)
 
 static int client_read_once(void);
 
+/* A gVisor checkpoint cannot save a socket bound to a host path: SIGUSR1 drops the connection and the
+ * listening socket (and its path) before one; SIGUSR2 listens again after a restore or a fork's checkpoint. */
+static void checkpoint_signal(uint32_t signo)
+{
+    if (!sv_listen_path || dev_mode) return;
+    if (signo == SIGUSR1 && listen_fd >= 0) {
+        client_close();
+        ep_del(listen_fd);
+        close(listen_fd);
+        listen_fd = -1;
+        unlink(sv_listen_path);
+    } else if (signo == SIGUSR2 && listen_fd < 0) {
+        listen_fd = listen_unix(sv_listen_path);
+        if (listen_fd < 0) sv_log("listen %s again: %s", sv_listen_path, strerror(errno));
+        else ep_set(listen_fd, &ev_listen, EPOLLIN);
+    }
+}
+
 static void client_read(void)
 {
     /* edge-triggered in device mode: drain until EAGAIN (or EOF, or throttled) */
@@ -199,6 +219,7 @@ void loop_run(int lfd)
     int sfd = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC);
     sv_epfd = epoll_create1(EPOLL_CLOEXEC);
     if (sfd < 0 || sv_epfd < 0) { sv_log("setup: %s", strerror(errno)); exit(1); }
+    listen_fd = lfd;
     if (lfd >= 0) ep_set(lfd, &ev_listen, EPOLLIN);
     if (dev_mode) ep_set(sv_client, &ev_client, client_events);
     ep_set(sfd, &ev_sig, EPOLLIN);
@@ -215,15 +236,18 @@ void loop_run(int lfd)
         for (int i = 0; i < n; i++) {
             struct ev *e = evs[i].data.ptr;
             switch (e->kind) {
-            case EV_LISTEN: client_accept(lfd); break;
+            case EV_LISTEN: client_accept(listen_fd); break;
             case EV_CLIENT:
                 if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) client_read();
                 break;
             case EV_SIGNAL: {
                 struct signalfd_siginfo si;
-                while (read(sfd, &si, sizeof si) == sizeof si)
+                while (read(sfd, &si, sizeof si) == sizeof si) {
                     if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && getpid() != 1)
                         exit(0);  /* only when not PID 1 (tests); PID 1 dies to SIGKILL */
+                    /* only from outside the sandbox (pid 0: the gVisor sentry), never from a sandbox process */
+                    if ((si.ssi_signo == SIGUSR1 || si.ssi_signo == SIGUSR2) && si.ssi_pid == 0) checkpoint_signal(si.ssi_signo);
+                }
                 proc_reap();
                 break;
             }

@@ -81,6 +81,7 @@ int main(int argc, char **argv)
         if (!strcmp(o, "--listen-fd")) fd = atoi(v);
         else if (!strcmp(o, "--listen")) {
             if ((fd = listen_unix(v)) < 0) { fprintf(stderr, "error: listen %s: %s\n", v, strerror(errno)); return 1; }
+            sv_listen_path = v;
         } else if (!strcmp(o, "--env")) add_env(v);
         else { fputs(usage, stderr); return 2; }
     }

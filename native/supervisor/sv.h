@@ -55,6 +55,7 @@ struct ev { int kind; void *ptr; int n; };
 enum { EV_LISTEN = 1, EV_CLIENT, EV_SIGNAL, EV_INOTIFY, EV_POUT, EV_PIN };
 extern int sv_epfd, sv_client, sv_connected, sv_throttled, sv_root, sv_detached;
 extern char **sv_env;                 /* base environment (--env) */
+extern const char *sv_listen_path;    /* --listen PATH, or NULL */
 extern int sv_nenv;
 void ep_set(int fd, struct ev *e, uint32_t events);   /* add or modify */
 void ep_del(int fd);
