@@ -3,7 +3,9 @@
  * per-sandbox disk (/dev/vdb, ext4), moves the merged tree onto /, then serves the protocol on the
  * virtio-serial port named "hearth" (the host end is a Unix socket). IDENTIFY gives the guest its
  * hostname, base environment, fresh entropy and the wall clock, after a boot or a snapshot restore. */
-#include "sv.h"
+#include "guest.h"
+#include <signal.h>
+#include <sys/prctl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +24,7 @@
 #define RW_DIR "/.hearth/rw"
 #define MERGED_DIR "/.hearth/merged"
 #define PORT_NAME "hearth"
+#define CONTROL_PORT_NAME "hearth-ctl"
 
 const char *sv_guest_cgroup;
 
@@ -51,8 +54,8 @@ static void loopback_up(void)
     close(s);
 }
 
-/* /dev/vportNpM of the virtio-serial port whose name is PORT_NAME. */
-static int find_port(char *dev, size_t size)
+/* /dev/vportNpM of the virtio-serial port called `port`. */
+static int find_port(const char *port, char *dev, size_t size)
 {
     DIR *d = opendir("/sys/class/virtio-ports");
     if (!d) return -1;
@@ -67,10 +70,26 @@ static int find_port(char *dev, size_t size)
         ssize_t n = read(fd, name, sizeof name - 1);
         close(fd);
         if (n > 0 && name[n - 1] == '\n') name[n - 1] = 0;
-        if (!strcmp(name, PORT_NAME)) { snprintf(dev, size, "/dev/%s", e->d_name); found = 0; }
+        if (!strcmp(name, port)) { snprintf(dev, size, "/dev/%s", e->d_name); found = 0; }
     }
     closedir(d);
     return found;
+}
+
+/* The control port: a child of PID 1 serves it (TOOLS) while the host holds the main port; a second
+ * connection to one virtio-serial port would wait for the first to close. */
+static void serve_control_port(void)
+{
+    char dev[300];
+    if (find_port(CONTROL_PORT_NAME, dev, sizeof dev) < 0) return;   /* an older host: no tool files */
+    int fd = open(dev, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) { sv_log("guest-init: %s: %s", dev, strerror(errno)); return; }
+    pid_t pid = fork();
+    if (pid < 0) { sv_log("guest-init: fork control port: %s", strerror(errno)); close(fd); return; }
+    if (pid > 0) { close(fd); return; }
+    prctl(PR_SET_NAME, "hearth-control");
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    loop_run_device(fd);
 }
 
 int guest_init_main(void)
@@ -90,6 +109,7 @@ int guest_init_main(void)
     mount_or_die("tmpfs", MERGED_DIR "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
     mount_or_die("tmpfs", MERGED_DIR "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
     mkdir(MERGED_DIR "/run/lock", 01777);
+    if (guest_tools_mount(MERGED_DIR) < 0) die("mount " TOOLS_DIR);
     unlink(MERGED_DIR "/dev/ptmx");
     if (symlink("pts/ptmx", MERGED_DIR "/dev/ptmx") < 0) die("symlink /dev/ptmx");
     static const char *links[][2] = {{"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"},
@@ -112,11 +132,12 @@ int guest_init_main(void)
     loopback_up();
 
     char dev[300];
-    if (find_port(dev, sizeof dev) < 0) { errno = ENODEV; die("virtio-serial port " PORT_NAME); }
+    if (find_port(PORT_NAME, dev, sizeof dev) < 0) { errno = ENODEV; die("virtio-serial port " PORT_NAME); }
     int fd = open(dev, O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) die(dev);
     common_init();
     default_env();
+    serve_control_port();
     loop_run_device(fd);
 }
 
@@ -129,7 +150,40 @@ static int write_file(const char *path, const char *text)
     return n == (ssize_t)strlen(text) ? 0 : -1;
 }
 
-/* IDENTIFY{NAME, ENV..., DATA, MTIME_NS}: who this guest is now (a restored snapshot starts as someone else). */
+#define CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
+
+/* IDENTIFY's network part: eth0 takes the sandbox's MAC, address and route; the resolver and a CA to trust
+ * (the egress proxy's) go where the template's programs look. -1 when it replied with an error. */
+static int identify_network(const struct msg *m, int *bridged)
+{
+    char *mac = m_str(m, F_NET_MAC), *cidr = m_str(m, F_NET_ADDRESS), *gw = m_str(m, F_NET_GATEWAY);
+    char *ns = m_str(m, F_NAMESERVER);
+    uint32_t ca_len = 0;
+    const uint8_t *ca = m_raw(m, F_TRUSTED_CA, &ca_len);
+    int rc = 0;
+    if (mac && cidr && gw) {
+        const char *what = "";
+        int err = guest_net_configure(mac, cidr, gw, &what);
+        if (err) { reply_err(m->id, err, "identify: network: %s", what); rc = -1; }
+        else *bridged = 1;
+    }
+    if (rc == 0 && ns) {
+        char text[300];
+        snprintf(text, sizeof text, "nameserver %s\n", ns);
+        if (write_file("/etc/resolv.conf", text) < 0) { reply_err(m->id, errno, "identify: resolv.conf"); rc = -1; }
+    }
+    if (rc == 0 && ca && ca_len > 0) {
+        int fd = open(CA_BUNDLE, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        int ok = fd >= 0 && write(fd, "\n", 1) == 1 && write(fd, ca, ca_len) == (ssize_t)ca_len;
+        if (!ok) { reply_err(m->id, errno, "identify: trust the CA"); rc = -1; }
+        if (fd >= 0) close(fd);
+    }
+    free(mac); free(cidr); free(gw); free(ns);
+    return rc;
+}
+
+/* IDENTIFY{NAME, ENV..., DATA, MTIME_NS, [NET_MAC, NET_ADDRESS, NET_GATEWAY, NAMESERVER, TRUSTED_CA]}: who this
+ * guest is now (a restored snapshot starts as someone else). */
 void guest_identify(const struct msg *m)
 {
     char *name = m_str(m, F_NAME);
@@ -156,12 +210,15 @@ void guest_identify(const struct msg *m)
         struct timespec ts = {.tv_sec = now_ns / 1000000000, .tv_nsec = now_ns % 1000000000};
         if (clock_settime(CLOCK_REALTIME, &ts) < 0) { free(name); reply_err(m->id, errno, "identify: set clock"); return; }
     }
+    int bridged = 0;
+    if (identify_network(m, &bridged) < 0) { free(name); return; }
     if (name) {
-        char text[600];
+        char text[700];
         if (sethostname(name, strlen(name)) < 0) { int e = errno; free(name); reply_err(m->id, e, "identify: hostname"); return; }
         snprintf(text, sizeof text, "%s\n", name);
         write_file("/etc/hostname", text);
-        snprintf(text, sizeof text, "127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n", name);
+        snprintf(text, sizeof text, "127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n%s", name,
+                 bridged ? "169.254.169.254\tmetadata.hearth.internal\n" : "");
         write_file("/etc/hosts", text);
         free(name);
     }
