@@ -1,5 +1,6 @@
 /* Event loop: listening socket, one client, signalfd, inotify, child fds. */
 #include "sv.h"
+#include "guest.h"
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -19,6 +20,11 @@ static int listen_fd = -1;
  * closed, so the connection state resets but the fd stays. Edge-triggered, because the port polls
  * readable (EOF) for as long as no host is connected. */
 static int dev_mode;
+/* Device mode: a HELLO was answered and nothing has been written since. The guest learns of the host's
+ * connects and closes on the control queue, but the new host's bytes on the data queue may overtake them:
+ * an EOF read then can be the previous host's close reported late, so it must not reset the new connection.
+ * Only a HELLO starts a connection; an EOF counts once something was written to the host that sent it. */
+static int dev_hello_unsent;
 char **sv_env;
 int sv_nenv;
 
@@ -73,6 +79,21 @@ static void client_close(void)
     watch_drop();           /* connection that created them */
 }
 
+/* Device mode: a HELLO on the port starts a new connection even when the old one's EOF was never seen
+ * (the host closed and reconnected before the guest looked): what belonged to the old one goes. Frames
+ * already parsed from `in` stay (the caller is walking it); a host leaves half a frame only by dying mid-write. */
+static void dev_new_connection(void)
+{
+    if (sv_connected) {
+        buf_free(&out); out_off = 0;
+        files_drop();
+        watch_drop();
+        sv_connected = 0;
+    }
+    sv_detached = 0;
+    dev_hello_unsent = 1;
+}
+
 static void client_update(void)
 {
     if (sv_client < 0) return;
@@ -87,10 +108,12 @@ static void flush(void)
                              : send(sv_client, out.p + out_off, out_pending(), MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR) continue;
+            /* edge-triggered in device mode: the port wakes its waiters when it turns writable, no re-arm
+             * needed (a re-arm would report EPOLLHUP again at once while no host is connected: a busy loop) */
             if (errno != EAGAIN) { sv_log("client write: %s", strerror(errno)); client_close(); }
-            else if (dev_mode) client_events = 0;  /* edge-triggered: re-arm EPOLLOUT */
             break;
         }
+        if (n > 0) dev_hello_unsent = 0;
         out_off += (size_t)n;
     }
     if (out_off && out_off == out.len) out.len = out_off = 0;
@@ -103,6 +126,7 @@ static void flush(void)
 static void dispatch(const struct msg *m)
 {
     if (m->type == T_HELLO) {
+        if (dev_mode) dev_new_connection();
         sv_connected = 1;
         size_t s = fr_begin(T_OK, m->id);
         f_int(F_GENERATION, GENERATION);
@@ -125,6 +149,8 @@ static void dispatch(const struct msg *m)
         reply_ok(m->id); break;
     case T_IDENTIFY:
         guest_identify(m); break;
+    case T_TOOLS:
+        guest_tools(m); break;
     case T_SET_HOSTNAME: {
         uint32_t n = 0; const uint8_t *p = m_raw(m, F_DATA, &n);
         if (!p) reply_err(m->id, EINVAL, "set hostname: missing DATA");
@@ -168,6 +194,7 @@ static int client_read_once(void)
     char tmp[65536];
     ssize_t n = read(sv_client, tmp, sizeof tmp);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
+    if (n == 0 && dev_mode && dev_hello_unsent) return 0;  /* a late EOF of the previous host (see dev_hello_unsent) */
     if (n <= 0) { client_close(); return 0; }
     sv_detached = 0;
     buf_put(&in, tmp, (size_t)n);
