@@ -26,6 +26,8 @@ export const FrameType = {
   ping: 21,
   setHostname: 22,
   identify: 23,
+  /** microVM guests, on the control port: replace the read-only tool files. */
+  tools: 24,
   ok: 64,
   error: 65,
   fileData: 66,
@@ -71,6 +73,12 @@ export const FieldTag = {
   recursive: 34,
   watch: 35,
   event: 36,
+  /** IDENTIFY's network fields (microVM guests). */
+  netMac: 37,
+  netAddress: 38,
+  netGateway: 39,
+  nameserver: 40,
+  trustedCa: 41,
 } as const;
 export type FieldTag = (typeof FieldTag)[keyof typeof FieldTag];
 

@@ -12,8 +12,4 @@ const hasKernel = existsSync(kernelDir) && readdirSync(kernelDir).some((name) =>
 runBackendContract({
   kind: 'microvm',
   ...(!findQemu() ? { unavailable: `QEMU is not installed: ${QEMU_INSTALL_HINT}` } : !hasKernel ? { unavailable: `no guest kernel: ${KERNEL_INSTALL_HINT}` } : {}),
-  skips: {
-    'tool files are mounted read-only at /run/hearth/tools and can be replaced':
-      'tool files are not offered inside microVM guests yet: they need a replaceable read-only disk or a virtiofs share (no vhost-user here); writeTools succeeds without effect',
-  },
 });

@@ -1,23 +1,29 @@
 // The microVM backend: each sandbox is a QEMU `microvm` guest with its own kernel, the template root on a
 // read-only disk, a private writable disk, and the same supervisor as PID 1 reached over virtio-serial. A
-// template's first sandbox boots and leaves a memory snapshot behind; later ones restore from it.
+// template's first sandbox boots and leaves a memory snapshot behind; later ones restore from it, into QEMU
+// processes pre-spawned to wait for it (incoming-pool.ts).
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InternalError, UnsupportedError } from '../../errors/hearth-error.js';
 import type { Backend, BackendCapabilities, ResourceUsage, SandboxRuntime, SandboxSpec, StartedSandbox, SupervisorEndpoint } from '../backend.js';
-import { cgroupPids, createSandboxCgroups, readUsage, removeSandboxCgroups, setFrozen } from '../namespaces/cgroup-v1.js';
+import { cgroupPath, cgroupPids, createSandboxCgroups, readUsage, removeSandboxCgroups, SANDBOX_CONTROLLERS, setFrozen, availableControllers } from '../namespaces/cgroup-v1.js';
 import { isSameProcess, processStartTicks } from '../namespaces/process-identity.js';
 import { findGuestKernel, type GuestKernel } from './guest-kernel.js';
-import { identifyGuest } from './guest-identity.js';
+import { identifyGuest, type GuestNetworkIdentity } from './guest-identity.js';
+import { GuestNetworks } from './guest-network.js';
+import { sendTools } from './guest-tools.js';
+import { IncomingPool, type IncomingGuest } from './incoming-pool.js';
 import { asMicrovmRuntime, type MicrovmRuntime } from './microvm-runtime.js';
-import { checkSnapshot, loadDeviceState, saveDeviceState, snapshotIdentity, snapshotKey, snapshotPaths, writeSnapshotHeader } from './memory-snapshots.js';
+import { checkSnapshot, prepareIncoming, snapshotIdentity, snapshotKey, snapshotPaths, startIncoming, waitUntilRunning, type SnapshotPaths } from './memory-snapshots.js';
 import { qemuArgs, type MachineShape, type QemuLaunch } from './qemu-command.js';
 import { checkMicrovmHost, findQemu, probeKvm, type Accelerator } from './qemu-host-check.js';
 import { spawnQemu, waitForSocket } from './qemu-process.js';
-import { withQmp } from './qmp-client.js';
-import { RootImages } from './root-image.js';
+import { QmpClient, withQmp } from './qmp-client.js';
+import { RootImages, type RootImage } from './root-image.js';
 import { copySparse, SandboxDisks } from './sandbox-disk-image.js';
-import { SnapshotInvalidError } from './snapshot-header.js';
+import { SnapshotInvalidError, type SnapshotIdentity } from './snapshot-header.js';
+import { TemplateSnapshots } from './template-snapshots.js';
 
 export interface MicrovmBackendOptions {
   /** One subdirectory per sandbox: its disk, sockets, console log. */
@@ -33,6 +39,8 @@ export interface MicrovmBackendOptions {
   accelerator?: Accelerator;
   /** false: always boot (no memory snapshots). */
   snapshots: boolean;
+  /** QEMU processes kept waiting for a restore, per snapshot and limits (HEARTH_MICROVM_PRESPAWN, default 1). */
+  prespawnPerKey?: number;
   log: (message: string) => void;
 }
 
@@ -41,6 +49,7 @@ export const QEMU_OVERHEAD_MIB = 128;
 const MIN_GUEST_MEMORY_MIB = 128;
 const KVM_PROBE_TIMEOUT_MS = 5_000;
 const QMP_READY_TIMEOUT_MS = 10_000;
+const CONTROL_TIMEOUT_MS = 10_000;
 
 export function machineShape(spec: Pick<SandboxSpec, 'cpuCount' | 'memoryMiB' | 'pidsLimit'>): MachineShape {
   return {
@@ -58,13 +67,24 @@ export class MicrovmBackend implements Backend {
   private accel: Accelerator = 'tcg';
   private readonly rootImages: RootImages;
   private readonly disks: SandboxDisks;
-  private readonly snapshotting = new Map<string, Promise<void>>();
+  private readonly snapshots: TemplateSnapshots;
+  private readonly networks = new GuestNetworks();
+  private readonly incoming: IncomingPool;
   private readonly verifiedSnapshots = new Set<string>();
   private readonly pendingRemovals = new Set<Promise<void>>();
 
   constructor(private readonly options: MicrovmBackendOptions) {
     this.rootImages = new RootImages(path.join(options.microvmDir, 'images'), options.supervisorBinary);
     this.disks = new SandboxDisks(path.join(options.microvmDir, 'images'));
+    this.snapshots = new TemplateSnapshots({
+      disks: this.disks,
+      cgroupParent: options.cgroupParent,
+      bootTimeoutMs: options.bootTimeoutMs,
+      spawn: (id, dir, spec, launch) => this.spawn(id, dir, spec, launch),
+      launchFor: (dir, rootImage, diskImage, shape, network) => this.launchFor(dir, rootImage, diskImage, shape, network),
+      log: options.log,
+    });
+    this.incoming = new IncomingPool(options.prespawnPerKey ?? 1, (guest) => this.discardIncoming(guest), options.log);
   }
 
   /** The accelerator in use (known after checkHost). */
@@ -73,7 +93,7 @@ export class MicrovmBackend implements Backend {
   }
 
   capabilities(): BackendCapabilities {
-    return { pause: false, snapshot: this.options.snapshots, fork: false, network: 'loopback', limits: { memory: true, pids: true, cpu: true, disk: true } };
+    return { pause: false, snapshot: this.options.snapshots, fork: false, network: 'bridged', limits: { memory: true, pids: true, cpu: true, disk: true } };
   }
 
   async checkHost(): Promise<void> {
@@ -93,98 +113,137 @@ export class MicrovmBackend implements Backend {
     return { qemu: this.qemuBinary, kernel: this.kernel };
   }
 
-  async start(spec: SandboxSpec): Promise<StartedSandbox> {
-    const { kernel } = this.ready();
+  /** Where the snapshot a sandbox like `spec` restores from lives, and the identity it must carry. */
+  async snapshotFor(spec: SandboxSpec): Promise<{ identity: SnapshotIdentity; paths: SnapshotPaths; rootImage: RootImage; shape: MachineShape }> {
     const shape = machineShape(spec);
     const rootImage = await this.rootImages.imageFor(spec.template);
-    const identity = snapshotIdentity(spec.template, kernel.identity, shape);
-    const snapshot = snapshotPaths(path.join(this.options.microvmDir, 'snapshots', snapshotKey(identity)));
-    // Only sandboxes with the template's disk size restore: the snapshot's disk has that size.
+    const identity = snapshotIdentity({ template: spec.template, kernel: this.ready().kernel.identity, rootImage: rootImage.identity, diskMiB: spec.diskMiB, network: spec.netnsPath !== undefined, shape });
+    return { identity, paths: snapshotPaths(path.join(this.options.microvmDir, 'snapshots', snapshotKey(identity))), rootImage, shape };
+  }
+
+  async start(spec: SandboxSpec): Promise<StartedSandbox> {
+    const { identity, paths: snapshot, rootImage, shape } = await this.snapshotFor(spec);
     const restorable = this.options.snapshots && !spec.upperDir && spec.network !== 'host';
-    if (restorable) await this.ensureSnapshot(snapshot.dir, spec, shape, rootImage, identity);
+    if (restorable) await this.snapshots.ensure(snapshot, spec, shape, rootImage.path, identity);
     const useSnapshot = restorable && (await fs.stat(snapshot.header).then(() => true, () => false));
     if (useSnapshot) await checkSnapshot(snapshot, identity, this.verifiedSnapshots);
-
     const dir = path.join(this.options.sandboxesDir, spec.sandboxId);
+    return useSnapshot ? this.restoreInto(spec, dir, snapshot, rootImage.path, shape) : this.boot(spec, dir, rootImage.path, shape);
+  }
+
+  private async boot(spec: SandboxSpec, dir: string, rootImage: string, shape: MachineShape): Promise<StartedSandbox> {
     await fs.mkdir(dir, { mode: 0o700 });
+    const network = spec.netnsPath !== undefined;
     const diskImage = path.join(dir, 'disk.ext4');
-    const launch = this.launchFor(dir, rootImage, diskImage, shape);
     let runtime: MicrovmRuntime | undefined;
     try {
-      await copySparse(useSnapshot ? snapshot.disk : await this.disks.blank(spec.diskMiB), diskImage);
-      runtime = await this.spawn(spec.sandboxId, dir, spec, useSnapshot ? { ...launch, memoryFile: { path: snapshot.ram, share: false }, incoming: true } : launch);
-      if (useSnapshot) await loadDeviceState(runtime.qmpSocket, snapshot.state);
-      await identifyGuest(runtime.channelSocket, spec.hostname, spec.baseEnv, this.options.bootTimeoutMs);
-      return { runtime: { ...runtime, origin: useSnapshot ? 'restore' : 'boot' }, endpoint: { socketPath: runtime.channelSocket } };
+      await copySparse(await this.disks.blank(spec.diskMiB), diskImage);
+      runtime = await this.spawn(spec.sandboxId, dir, spec, this.launchFor(dir, rootImage, diskImage, shape, network));
+      const started = await this.identify(runtime, spec);
+      return { runtime: { ...started }, endpoint: { socketPath: runtime.channelSocket } };
     } catch (error) {
       await this.cleanup(spec.sandboxId, dir, runtime);
       throw error;
     }
   }
 
-  private launchFor(dir: string, rootImage: string, diskImage: string, shape: MachineShape): QemuLaunch {
+  /** Restores the snapshot into a pre-spawned QEMU (or a fresh one when none waits): load state, wire the network, IDENTIFY. */
+  private async restoreInto(spec: SandboxSpec, dir: string, snapshot: SnapshotPaths, rootImage: string, shape: MachineShape): Promise<StartedSandbox> {
+    const key = `${path.basename(snapshot.dir)}:${spec.memoryMiB}:${spec.cpuCount}:${spec.pidsLimit}`;
+    const { guest, hit } = await this.incoming.take(key, () => this.spawnIncoming(spec, snapshot, rootImage, shape));
+    let runtime: MicrovmRuntime | undefined;
+    try {
+      await fs.rename(guest.dir, dir);
+      // QEMU reopens its disk by the old path when the state has loaded (images stay inactive until then)
+      await fs.symlink(dir, guest.dir);
+      await renameCgroups(this.options.cgroupParent, guest.cgroupName, spec.sandboxId);
+      await fs.writeFile(path.join(dir, 'sandbox-id'), spec.sandboxId);
+      runtime = this.runtimeFor(spec.sandboxId, dir, guest.qemuPid, guest.startTicks, hit ? 'prespawned' : 'restore');
+      await startIncoming(guest.qmp, snapshot.state);
+      const running = waitUntilRunning(guest.qmp).finally(() => fs.rm(guest.dir, { force: true }));
+      running.catch(() => undefined);
+      const started = await this.identify(runtime, spec, running);
+      return { runtime: { ...started }, endpoint: { socketPath: runtime.channelSocket } };
+    } catch (error) {
+      await this.cleanup(spec.sandboxId, runtime ? dir : guest.dir, runtime ?? { ...this.runtimeFor(spec.sandboxId, guest.dir, guest.qemuPid, guest.startTicks, 'restore') });
+      await removeSandboxCgroups(this.options.cgroupParent, guest.cgroupName, 5000).catch(() => undefined);
+      await fs.rm(guest.dir, { force: true, recursive: true }).catch(() => undefined);
+      throw error;
+    } finally {
+      guest.qmp.close();
+    }
+  }
+
+  /** Wires the network (while the state loads), then tells the guest who it is. */
+  private async identify(runtime: MicrovmRuntime, spec: SandboxSpec, running?: Promise<void>): Promise<MicrovmRuntime> {
+    let network: GuestNetworkIdentity | undefined;
+    let record = runtime;
+    if (spec.netnsPath) {
+      record = { ...runtime, netnsPath: spec.netnsPath };
+      const address = await this.networks.plug(runtime.qemuPid, spec.netnsPath);
+      network = { ...address, ...(spec.nameserver ? { nameserver: spec.nameserver } : {}), ...(spec.trustedCaPem ? { trustedCaPem: spec.trustedCaPem } : {}) };
+    }
+    await running;
+    await identifyGuest(runtime.channelSocket, { hostname: spec.hostname, baseEnv: spec.baseEnv, ...(network ? { network } : {}) }, this.options.bootTimeoutMs);
+    return record;
+  }
+
+  /** A QEMU waiting for the snapshot's state: own directory (disk copy, sockets) and cgroups, named for no sandbox yet. */
+  private async spawnIncoming(spec: SandboxSpec, snapshot: SnapshotPaths, rootImage: string, shape: MachineShape): Promise<IncomingGuest> {
+    const name = `incoming-${randomBytes(6).toString('hex')}`;
+    const dir = path.join(this.options.sandboxesDir, name);
+    await fs.mkdir(dir, { mode: 0o700 });
+    let runtime: MicrovmRuntime | undefined;
+    try {
+      const diskImage = path.join(dir, 'disk.ext4');
+      await copySparse(snapshot.disk, diskImage);
+      const launch = { ...this.launchFor(dir, rootImage, diskImage, shape, spec.netnsPath !== undefined), memoryFile: { path: snapshot.ram, share: false }, incoming: true };
+      runtime = await this.spawn(name, dir, spec, launch);
+      const qmp = await QmpClient.connect(runtime.qmpSocket, QMP_READY_TIMEOUT_MS);
+      await prepareIncoming(qmp);
+      return { dir, cgroupName: name, qemuPid: runtime.qemuPid, startTicks: runtime.startTicks, qmp };
+    } catch (error) {
+      await this.cleanup(name, dir, runtime);
+      throw error;
+    }
+  }
+
+  private async discardIncoming(guest: IncomingGuest): Promise<void> {
+    guest.qmp.close();
+    await this.cleanup(guest.cgroupName, guest.dir, this.runtimeFor(guest.cgroupName, guest.dir, guest.qemuPid, guest.startTicks, 'restore'));
+  }
+
+  private runtimeFor(sandboxId: string, dir: string, qemuPid: number, startTicks: number, origin: MicrovmRuntime['origin']): MicrovmRuntime {
+    return {
+      backend: 'microvm', sandboxId, dir, qemuPid, startTicks, origin,
+      channelSocket: path.join(dir, 'supervisor.sock'), controlSocket: path.join(dir, 'control.sock'), qmpSocket: path.join(dir, 'qmp.sock'),
+    };
+  }
+
+  private launchFor(dir: string, rootImage: string, diskImage: string, shape: MachineShape, network: boolean): QemuLaunch {
     return {
       accelerator: this.accel,
       vmlinuxPath: this.ready().kernel.vmlinuxPath,
       rootImage,
       diskImage,
       channelSocket: path.join(dir, 'supervisor.sock'),
+      controlSocket: path.join(dir, 'control.sock'),
       qmpSocket: path.join(dir, 'qmp.sock'),
       consoleLog: path.join(dir, 'console.log'),
       shape,
+      network,
     };
   }
 
-  private async spawn(sandboxId: string, dir: string, spec: SandboxSpec, launch: QemuLaunch): Promise<MicrovmRuntime> {
-    const procsFiles = await createSandboxCgroups(this.options.cgroupParent, sandboxId, { memoryMiB: spec.memoryMiB, pidsLimit: spec.pidsLimit, cpuCount: spec.cpuCount });
-    const qemuPid = await spawnQemu(this.ready().qemu, qemuArgs(launch), procsFiles, path.join(dir, 'qemu.log'));
-    await fs.writeFile(path.join(dir, 'qemu.pid'), String(qemuPid));
+  private async spawn(id: string, dir: string, spec: SandboxSpec, launch: QemuLaunch): Promise<MicrovmRuntime> {
+    const procsFiles = await createSandboxCgroups(this.options.cgroupParent, id, { memoryMiB: spec.memoryMiB, pidsLimit: spec.pidsLimit, cpuCount: spec.cpuCount });
+    const qemuPid = await spawnQemu(this.ready().qemu, qemuArgs(launch), procsFiles, path.join(dir, 'qemu.log'), launch.network);
     const startTicks = await processStartTicks(qemuPid);
-    if (startTicks === undefined) throw new InternalError(`QEMU for ${sandboxId} exited at once: see ${path.join(dir, 'qemu.log')}`);
-    const runtime: MicrovmRuntime = { backend: 'microvm', sandboxId, dir, qemuPid, startTicks, channelSocket: launch.channelSocket, qmpSocket: launch.qmpSocket, origin: 'boot' };
+    if (startTicks === undefined) throw new InternalError(`QEMU for ${id} exited at once: see ${path.join(dir, 'qemu.log')}`);
+    await fs.writeFile(path.join(dir, 'qemu.pid'), `${qemuPid} ${startTicks}`);
+    const runtime = this.runtimeFor(id, dir, qemuPid, startTicks, 'boot');
     await waitForSocket(launch.qmpSocket, QMP_READY_TIMEOUT_MS, () => isSameProcess(qemuPid, startTicks), 'QEMU');
     return runtime;
-  }
-
-  /** Boots the template once with its RAM in a shared file and saves the snapshot; concurrent creates wait for it. */
-  private ensureSnapshot(dir: string, spec: SandboxSpec, shape: MachineShape, rootImage: string, identity: ReturnType<typeof snapshotIdentity>): Promise<void> {
-    let taking = this.snapshotting.get(dir);
-    if (!taking) {
-      taking = fs.stat(path.join(dir, 'header')).then(
-        () => undefined,
-        () => this.takeSnapshot(dir, spec, shape, rootImage, identity),
-      );
-      taking = taking.catch((error: unknown) => this.options.log(`microvm: no snapshot for template ${spec.template.id}, booting instead: ${String(error)}`));
-      this.snapshotting.set(dir, taking);
-      void taking.finally(() => this.snapshotting.delete(dir));
-    }
-    return taking;
-  }
-
-  private async takeSnapshot(dir: string, spec: SandboxSpec, shape: MachineShape, rootImage: string, identity: ReturnType<typeof snapshotIdentity>): Promise<void> {
-    const work = `${dir}.partial-${process.pid}`;
-    await fs.rm(work, { recursive: true, force: true });
-    await fs.mkdir(work, { recursive: true, mode: 0o700 });
-    const paths = snapshotPaths(work);
-    const id = `snapshot-${path.basename(dir)}`;
-    let runtime: MicrovmRuntime | undefined;
-    try {
-      await copySparse(await this.disks.blank(spec.diskMiB), paths.disk);
-      const launch = { ...this.launchFor(work, rootImage, paths.disk, shape), memoryFile: { path: paths.ram, share: true } };
-      runtime = await this.spawn(id, work, spec, launch);
-      // The supervisor answering is the point we snapshot at; the host disconnects first, so every restore starts detached.
-      await identifyGuest(runtime.channelSocket, 'microvm', {}, this.options.bootTimeoutMs);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      await saveDeviceState(runtime.qmpSocket, paths.state);
-      await waitForExit(runtime.qemuPid, runtime.startTicks, 10_000);
-      await writeSnapshotHeader(paths, identity);
-      for (const leftover of ['supervisor.sock', 'qmp.sock', 'qemu.pid']) await fs.rm(path.join(work, leftover), { force: true });
-      await fs.rename(work, dir);
-    } finally {
-      if (runtime && (await isSameProcess(runtime.qemuPid, runtime.startTicks))) process.kill(runtime.qemuPid, 'SIGKILL');
-      await removeSandboxCgroups(this.options.cgroupParent, id, 5000).catch(() => undefined);
-      await fs.rm(work, { recursive: true, force: true }).catch(() => undefined);
-    }
   }
 
   async stop(runtime: SandboxRuntime): Promise<void> {
@@ -201,6 +260,8 @@ export class MicrovmBackend implements Backend {
       }
     }
     await removeSandboxCgroups(this.options.cgroupParent, sandboxId, 5000);
+    // the tap went with QEMU (the cgroup removal waited for it); the redirect on eth0 must go before the slot is reused
+    if (runtime?.netnsPath) await this.networks.unplug(runtime.netnsPath);
     const removal = fs
       .rm(dir, { recursive: true, force: true, maxRetries: 3 })
       .catch(() => undefined)
@@ -213,11 +274,12 @@ export class MicrovmBackend implements Backend {
     for (const name of await fs.readdir(this.options.sandboxesDir).catch(() => [] as string[])) {
       if (keepSandboxIds.has(name)) continue;
       const dir = path.join(this.options.sandboxesDir, name);
-      const pid = Number.parseInt(await fs.readFile(path.join(dir, 'qemu.pid'), 'utf8').catch(() => ''), 10);
-      const cmdline = Number.isInteger(pid) ? await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '') : '';
-      // Only a QEMU that uses this sandbox's directory is ours to kill (the pid may have been reused).
-      if (cmdline.includes(dir)) process.kill(pid, 'SIGKILL');
-      await this.cleanup(name, dir, undefined);
+      const [pidText, ticksText] = (await fs.readFile(path.join(dir, 'qemu.pid'), 'utf8').catch(() => '')).split(' ');
+      const pid = Number.parseInt(pidText ?? '', 10);
+      const startTicks = Number.parseInt(ticksText ?? '', 10);
+      // Only the very process we started is ours to kill (the pid may have been reused).
+      const runtime = Number.isInteger(pid) && Number.isInteger(startTicks) ? this.runtimeFor(name, dir, pid, startTicks, 'boot') : undefined;
+      await this.cleanup(name, dir, runtime);
       reaped += 1;
     }
     return reaped;
@@ -241,11 +303,10 @@ export class MicrovmBackend implements Backend {
     return cgroupPids(this.options.cgroupParent, asMicrovmRuntime(runtime).sandboxId);
   }
 
-  /**
-   * Tool files are not offered inside microVM guests yet (they need a third, replaceable read-only disk or a
-   * virtiofs share): the call succeeds without effect so creates with tools still work, and the README says so.
-   */
-  async writeTools(): Promise<void> {}
+  /** Replaces the guest's read-only /run/hearth/tools through its control port. */
+  async writeTools(runtime: SandboxRuntime, files: Record<string, string>): Promise<void> {
+    await sendTools(asMicrovmRuntime(runtime).controlSocket, files, CONTROL_TIMEOUT_MS);
+  }
 
   /**
    * QMP `stop` halts the vCPUs (the guest sees no time pass while devices are quiesced), then the cgroup
@@ -263,8 +324,16 @@ export class MicrovmBackend implements Backend {
     await withQmp(qmpSocket, (qmp) => qmp.execute('cont'));
   }
 
+  /** QEMU processes waiting for a restore right now. */
+  get prespawned(): number {
+    return this.incoming.size;
+  }
+
   async close(): Promise<void> {
-    await Promise.allSettled([...this.pendingRemovals, ...this.snapshotting.values()]);
+    await this.incoming.close();
+    await this.snapshots.close();
+    await Promise.allSettled([...this.pendingRemovals]);
+    this.networks.close();
   }
 
   async pause(): Promise<SandboxRuntime> {
@@ -276,11 +345,15 @@ export class MicrovmBackend implements Backend {
   }
 }
 
-async function waitForExit(pid: number, startTicks: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (await isSameProcess(pid, startTicks)) {
-    if (Date.now() > deadline) throw new InternalError(`QEMU ${pid} did not quit after saving its snapshot`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+/** Renames a pre-spawned QEMU's cgroups to the sandbox's (cgroup v1 directories rename in place; charges stay). */
+async function renameCgroups(parent: string, from: string, to: string): Promise<void> {
+  const controllers = new Set<string>(await availableControllers());
+  for (const controller of SANDBOX_CONTROLLERS) {
+    if (!controllers.has(controller)) continue;
+    // co-mounted controllers (cpu,cpuacct) share one directory: the first rename moved it for both
+    await fs.rename(cgroupPath(controller, parent, from), cgroupPath(controller, parent, to)).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT' || !(await fs.stat(cgroupPath(controller, parent, to)).then(() => true, () => false))) throw error;
+    });
   }
 }
 

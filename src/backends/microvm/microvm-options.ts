@@ -3,6 +3,7 @@
 //   HEARTH_MICROVM_KERNEL     a vmlinux to boot instead of the cached build
 //   HEARTH_MICROVM_ACCEL      kvm or tcg, skipping the probe
 //   HEARTH_MICROVM_SNAPSHOTS  0: always boot, never snapshot
+//   HEARTH_MICROVM_PRESPAWN   QEMU processes kept waiting for a restore per snapshot and limits (default 1, 0: none)
 import path from 'node:path';
 import type { ServerConfig } from '../../config/server-config.js';
 import { BackendMisconfiguredError } from '../../errors/hearth-error.js';
@@ -23,6 +24,14 @@ export function microvmBackend(config: ServerConfig, env: NodeJS.ProcessEnv = pr
     ...(kernelPath ? { kernelPath } : {}),
     ...(accel ? { accelerator: accel } : {}),
     snapshots: env['HEARTH_MICROVM_SNAPSHOTS'] !== '0',
+    prespawnPerKey: prespawn(env['HEARTH_MICROVM_PRESPAWN']),
     log: (message) => process.stderr.write(`${message}\n`),
   });
+}
+
+function prespawn(text: string | undefined): number {
+  if (text === undefined) return 1;
+  const count = Number(text);
+  if (!Number.isInteger(count) || count < 0 || count > 16) throw new BackendMisconfiguredError(`HEARTH_MICROVM_PRESPAWN must be a whole number from 0 to 16, got ${text}`);
+  return count;
 }

@@ -16,6 +16,8 @@ export interface QemuLaunch {
   rootImage: string;
   diskImage: string;
   channelSocket: string;
+  /** The guest's control port (tool files), served while the host holds the main channel. */
+  controlSocket: string;
   qmpSocket: string;
   consoleLog: string;
   shape: MachineShape;
@@ -23,7 +25,14 @@ export interface QemuLaunch {
   memoryFile?: { path: string; share: boolean };
   /** Wait for an incoming migration (a restore) instead of booting. */
   incoming?: boolean;
+  /** A virtio-net device on tap GUEST_TAP (QEMU runs in a private network namespace; the tap is moved out later). */
+  network: boolean;
 }
+
+/** Names the device model: snapshots of another layout do not restore (their saved device state would not load). */
+export const DEVICE_LAYOUT = 'blk2-rng-serial2-net1';
+/** The tap QEMU creates in its private network namespace, later moved into the sandbox's. */
+export const GUEST_TAP = 'hearth0';
 
 /** -accel tcg's translation cache defaults to 1 GiB; 64 MiB keeps an idle guest small. */
 const TCG_TB_SIZE_MIB = 64;
@@ -58,7 +67,11 @@ export function qemuArgs(launch: QemuLaunch): string[] {
     '-device', 'virtio-serial-device',
     '-chardev', `socket,id=hearth,path=${launch.channelSocket},server=on,wait=off`,
     '-device', 'virtserialport,chardev=hearth,name=hearth',
+    '-chardev', `socket,id=control,path=${launch.controlSocket},server=on,wait=off`,
+    '-device', 'virtserialport,chardev=control,name=hearth-ctl',
+    ...(launch.network ? ['-netdev', `tap,id=net0,ifname=${GUEST_TAP},script=no,downscript=no`, '-device', 'virtio-net-device,netdev=net0'] : []),
     '-qmp', `unix:${launch.qmpSocket},server=on,wait=off`,
-    ...(launch.incoming ? ['-S', '-incoming', 'defer'] : []),
+    // no -S: a snapshot saved while running starts by itself once its state is loaded, so a restore is one command
+    ...(launch.incoming ? ['-incoming', 'defer'] : []),
   ];
 }

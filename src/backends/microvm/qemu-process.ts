@@ -1,5 +1,6 @@
 // Starting a QEMU process inside the sandbox's cgroups (it joins them before exec, so guest RAM is charged
-// from the first page), detached so it outlives a daemon restart, and waiting for its sockets.
+// from the first page), detached so it outlives a daemon restart, and waiting for its sockets. A guest with a
+// network device starts in a private network namespace (`unshare --net`, same pid), where QEMU creates its tap.
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
@@ -7,10 +8,11 @@ import { InternalError } from '../../errors/hearth-error.js';
 
 const JOIN_AND_EXEC = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 126; shift; done; shift; exec "$@"';
 
-export function spawnQemu(qemuBinary: string, args: readonly string[], procsFiles: readonly string[], logPath: string): Promise<number> {
+export function spawnQemu(qemuBinary: string, args: readonly string[], procsFiles: readonly string[], logPath: string, privateNetwork = false): Promise<number> {
+  const command = privateNetwork ? ['unshare', '--net', '--', qemuBinary, ...args] : [qemuBinary, ...args];
   return fs.open(logPath, 'a').then(async (log) => {
     try {
-      const child = spawn('sh', ['-c', JOIN_AND_EXEC, 'sh', ...procsFiles, '--', qemuBinary, ...args], { detached: true, stdio: ['ignore', log.fd, log.fd] });
+      const child = spawn('sh', ['-c', JOIN_AND_EXEC, 'sh', ...procsFiles, '--', ...command], { detached: true, stdio: ['ignore', log.fd, log.fd] });
       const pid = child.pid;
       child.unref();
       if (pid === undefined) throw new InternalError(`cannot start ${qemuBinary}`);

@@ -16,6 +16,12 @@ const MIB = 1024 * 1024;
 /** Headroom over the merged tree's size (metadata, inode tables). */
 const IMAGE_SLACK_MIB = 64;
 
+export interface RootImage {
+  path: string;
+  /** The file name and build time: a snapshot restores only over the very image it was taken with. */
+  identity: string;
+}
+
 export class RootImages {
   private readonly building = new Map<string, Promise<string>>();
 
@@ -24,25 +30,29 @@ export class RootImages {
     private readonly supervisorBinary: string,
   ) {}
 
-  /** Path of the template's root image, building it on first use. */
-  async imageFor(template: TemplateRecord): Promise<string> {
+  /** The template's root image, building it on first use. */
+  async imageFor(template: TemplateRecord): Promise<RootImage> {
     const supervisor = await fs.readFile(this.supervisorBinary);
     const key = createHash('sha256').update(JSON.stringify(template.layers)).update(supervisor).digest('hex').slice(0, 20);
     const image = path.join(this.imagesDir, `root-${key}.ext4`);
-    if (await fs.stat(image).then(() => true, () => false)) return image;
-    let build = this.building.get(key);
-    if (!build) {
-      build = this.build(template.layers, key, image).finally(() => this.building.delete(key));
-      this.building.set(key, build);
+    if (!(await fs.stat(image).then(() => true, () => false))) {
+      let build = this.building.get(key);
+      if (!build) {
+        build = this.build(template.layers, key, image).finally(() => this.building.delete(key));
+        this.building.set(key, build);
+      }
+      await build;
     }
-    return build;
+    const stat = await fs.stat(image);
+    return { path: image, identity: `${path.basename(image)}@${Math.round(stat.mtimeMs)}` };
   }
 
   private async build(layers: readonly string[], key: string, image: string): Promise<string> {
     await fs.mkdir(this.imagesDir, { recursive: true, mode: 0o700 });
-    const extra = path.join(this.imagesDir, `.extra-${key}`);
-    const merged = path.join(this.imagesDir, `.merged-${key}`);
-    const partial = `${image}.partial`;
+    // per process: two servers sharing the cache may build the same image at once
+    const extra = path.join(this.imagesDir, `.extra-${key}-${process.pid}`);
+    const merged = path.join(this.imagesDir, `.merged-${key}-${process.pid}`);
+    const partial = `${image}.partial-${process.pid}`;
     await fs.rm(extra, { recursive: true, force: true });
     await fs.mkdir(path.join(extra, '.hearth', 'rw'), { recursive: true });
     await fs.mkdir(path.join(extra, '.hearth', 'merged'));
@@ -75,7 +85,21 @@ export class RootImages {
       await fs.rm(extra, { recursive: true, force: true }).catch(() => undefined);
     }
     await fs.chown(partial, 0, 0);
-    await fs.rename(partial, image);
+    await publishOnce(partial, image);
     return image;
+  }
+}
+
+/**
+ * Moves a finished build into place unless another process published one first (then its copy wins and ours
+ * goes): snapshots taken over the first image must never see it replaced by a different build.
+ */
+export async function publishOnce(partial: string, target: string): Promise<void> {
+  try {
+    await fs.link(partial, target);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    await fs.rm(partial, { force: true });
   }
 }

@@ -2,6 +2,7 @@
 // once per size. A restored sandbox copies its snapshot's disk instead, whose contents match the saved RAM.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { publishOnce } from './root-image.js';
 import { runTool } from './run-tool.js';
 
 const MIB = 1024 * 1024;
@@ -26,12 +27,12 @@ export class SandboxDisks {
     const image = path.join(this.imagesDir, `blank-${sizeMiB}.ext4`);
     if (await fs.stat(image).then(() => true, () => false)) return image;
     await fs.mkdir(this.imagesDir, { recursive: true, mode: 0o700 });
-    const partial = `${image}.partial`;
+    const partial = `${image}.partial-${process.pid}`;
     const handle = await fs.open(partial, 'w', 0o600);
     await handle.truncate(sizeMiB * MIB);
     await handle.close();
     await runTool('mke2fs', ['-q', '-t', 'ext4', '-F', '-O', '^has_journal', '-E', 'lazy_itable_init=1,root_owner=0:0', '-L', 'hearth-rw', partial], 'making a blank sandbox disk');
-    await fs.rename(partial, image);
+    await publishOnce(partial, image);
     return image;
   }
 }

@@ -8,7 +8,7 @@ import { HearthError } from '../../errors/hearth-error.js';
 import type { MachineShape } from './qemu-command.js';
 
 export const SNAPSHOT_MAGIC = Buffer.from('HRTHSNAP', 'ascii');
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
 const MAX_BODY_BYTES = 64 * 1024;
 
 /** A snapshot file that is corrupt, of another version, or made for another backend, kernel or template. */
@@ -27,6 +27,13 @@ export interface SnapshotIdentity {
   backend: 'microvm';
   kernel: string;
   template: string;
+  /** The root image file the guest's page cache and ext4 state refer to (name and build time): restoring over another build corrupts. */
+  rootImage: string;
+  /** Size of the writable disk the snapshot's filesystem was made for. */
+  diskMiB: number;
+  /** Whether the guest has a virtio-net device, and the device layout (the device model must match). */
+  network: boolean;
+  devices: string;
   shape: MachineShape;
 }
 
@@ -62,7 +69,10 @@ export function decodeHeader(bytes: Buffer, expected: SnapshotIdentity): Snapsho
   if (header.backend !== expected.backend) throw new SnapshotInvalidError(`made by backend ${String(header.backend)}`);
   if (header.kernel !== expected.kernel) throw new SnapshotInvalidError(`made for guest kernel ${header.kernel}, this server boots ${expected.kernel}`);
   if (header.template !== expected.template) throw new SnapshotInvalidError(`made for template ${header.template}, not ${expected.template}`);
-  if (JSON.stringify(header.shape) !== JSON.stringify(expected.shape)) throw new SnapshotInvalidError('made for another machine shape');
+  if (header.rootImage !== expected.rootImage) throw new SnapshotInvalidError(`made over root image ${String(header.rootImage)}, not ${expected.rootImage}`);
+  if (header.diskMiB !== expected.diskMiB || header.network !== expected.network || header.devices !== expected.devices || JSON.stringify(header.shape) !== JSON.stringify(expected.shape)) {
+    throw new SnapshotInvalidError('made for another machine shape, disk size or network device');
+  }
   return header;
 }
 
