@@ -1,8 +1,8 @@
 // One Backend in front of several: a sandbox starts on the kind its spec names (else the server default)
 // and every later call goes to the kind recorded in its runtime. A non-default backend is checked on
 // first use, so a server whose default is namespaces starts without runsc installed.
-import { BackendMisconfiguredError, InternalError } from '../errors/hearth-error.js';
-import type { Backend, BackendCapabilities, ResourceUsage, SandboxRuntime, SandboxSpec, StartedSandbox, SupervisorEndpoint } from './backend.js';
+import { BackendMisconfiguredError, InternalError, UnsupportedError } from '../errors/hearth-error.js';
+import type { Backend, BackendCapabilities, ResourceUsage, SandboxRuntime, SandboxSnapshot, SandboxSpec, StartedSandbox, SupervisorEndpoint } from './backend.js';
 import { isBackendKind, type BackendKind } from './backend-kinds.js';
 
 /** Runtimes written before the router existed carry no kind: they are namespaces sandboxes. */
@@ -105,6 +105,21 @@ export class BackendRouter implements Backend {
 
   resume(runtime: SandboxRuntime): Promise<SandboxRuntime> {
     return this.forRuntime(runtime).resume(runtime);
+  }
+
+  async snapshot(runtime: SandboxRuntime, dir: string): Promise<SandboxSnapshot> {
+    const backend = this.forRuntime(runtime);
+    if (!backend.snapshot) throw new UnsupportedError('snapshot', `the ${backend.kind} backend cannot checkpoint a running sandbox's memory (use the gvisor backend)`);
+    return backend.snapshot(runtime, dir);
+  }
+
+  async restore(spec: SandboxSpec, snapshot: SandboxSnapshot): Promise<StartedSandbox> {
+    const kind = spec.backend ?? this.defaultKind;
+    const backend = this.backend(kind);
+    if (!backend.restore) throw new UnsupportedError('restore', `the ${kind} backend cannot start a sandbox from a memory snapshot (use the gvisor backend)`);
+    await this.ready(kind);
+    const started = await backend.restore(spec, snapshot);
+    return { ...started, runtime: { ...started.runtime, backend: kind } };
   }
 
   /** Each backend that passed its host check reaps what it left behind (they keep their sandboxes in separate directories). */

@@ -53,6 +53,15 @@ export interface StartedSandbox {
   endpoint: SupervisorEndpoint;
 }
 
+/** A checkpoint of a running sandbox's memory and files that new sandboxes start from (fork, snapshot-started templates). */
+export interface SandboxSnapshot {
+  /** Holds the backend's memory image (with its checked manifest) and a copy of the writable layer. */
+  dir: string;
+  templateId: string;
+  /** The sandbox it was taken from. */
+  sourceSandboxId: string;
+}
+
 export interface ResourceUsage {
   cpuUsageNs: number;
   memoryBytes: number;
@@ -81,6 +90,12 @@ export interface Backend {
   reapOrphans(keepSandboxIds: ReadonlySet<string>): Promise<number>;
   /** Finishes background cleanup and releases the backend's helpers (never the sandboxes, which outlive a daemon restart). */
   close(): Promise<void>;
+  /** Saves the sandbox's memory, processes and files and frees its processes and memory; the returned runtime resumes it. */
   pause(runtime: SandboxRuntime): Promise<SandboxRuntime>;
+  /** Brings a paused sandbox back with the same processes; a corrupt pause image is refused (SnapshotInvalidError). */
   resume(runtime: SandboxRuntime): Promise<SandboxRuntime>;
+  /** Checkpoints a running sandbox into `dir` and leaves it running; absent: the backend cannot (UnsupportedError). */
+  snapshot?(runtime: SandboxRuntime, dir: string): Promise<SandboxSnapshot>;
+  /** Starts a new sandbox whose processes continue from `snapshot`; its identity (hostname, environment) comes from `spec`. */
+  restore?(spec: SandboxSpec, snapshot: SandboxSnapshot): Promise<StartedSandbox>;
 }

@@ -20,6 +20,7 @@ export const ErrorCode = {
   deadlineExceeded: 'deadline_exceeded',
   protocolError: 'protocol_error',
   backendMisconfigured: 'backend_misconfigured',
+  snapshotInvalid: 'snapshot_invalid',
   internal: 'internal',
 } as const;
 
@@ -46,6 +47,7 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   deadline_exceeded: 504,
   protocol_error: 500,
   backend_misconfigured: 503,
+  snapshot_invalid: 422,
   internal: 500,
 };
 
@@ -88,6 +90,7 @@ export const CONNECT_CODE_BY_CODE: Record<ErrorCode, ConnectCode> = {
   deadline_exceeded: 'deadline_exceeded',
   protocol_error: 'internal',
   backend_misconfigured: 'unavailable',
+  snapshot_invalid: 'data_loss',
   internal: 'internal',
 };
 

@@ -2,10 +2,9 @@
 // supervisor, limits and tool files as the namespaces backend; the host reaches the supervisor's socket
 // through a bind-mounted directory.
 import { promises as fs } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { BackendMisconfiguredError, InternalError, UnsupportedError } from '../../errors/hearth-error.js';
-import type { Backend, BackendCapabilities, ResourceUsage, SandboxRuntime, SandboxSpec, StartedSandbox, SupervisorEndpoint } from '../backend.js';
+import { BackendMisconfiguredError, ConflictError, InternalError } from '../../errors/hearth-error.js';
+import type { Backend, BackendCapabilities, ResourceUsage, SandboxRuntime, SandboxSnapshot, SandboxSpec, StartedSandbox, SupervisorEndpoint } from '../backend.js';
 import { cgroupPids, readUsage, removeSandboxCgroups, setFrozen } from '../namespaces/cgroup-v1.js';
 import { isSameProcess, processStartTicks } from '../namespaces/process-identity.js';
 import { SANDBOX_UID_BASE, identityNetwork, writeSandboxIdentityFiles } from '../namespaces/sandbox-identity.js';
@@ -14,7 +13,12 @@ import { asGvisorRuntime, type GvisorRuntime } from './gvisor-runtime.js';
 import { checkGvisorHost, findRunsc } from './gvisor-host-check.js';
 import { ociSpec, SOCKET_NAME } from './oci-spec.js';
 import { mountRootOverlay, unmountRootOverlay } from './root-overlay.js';
-import { globalFlags, lastLine, runsc, type RunscOptions } from './runsc-command.js';
+import { CHECKPOINT_FLAGS, globalFlags, lastLine, runsc, type RunscOptions } from './runsc-command.js';
+import { verifyCheckpoint, writeManifest, type CheckpointKind } from './checkpoint-manifest.js';
+import { quiesceSupervisor, reopenSupervisor, waitForListener } from './checkpoint-signals.js';
+import { copyTree } from './copy-tree.js';
+import { captureNetnsAddresses, restoreNetnsAddresses, type NetnsAddresses } from './netns-addresses.js';
+import { refreshIdentity } from './sandbox-identity-refresh.js';
 
 export interface GvisorBackendOptions {
   /** One subdirectory per sandbox holding its writable layer (upper, work) and identity files; may be private (0700). */
@@ -41,6 +45,8 @@ export class GvisorBackend implements Backend {
 
   private readonly runscBinary = findRunsc();
   private readonly pendingRemovals = new Set<Promise<void>>();
+  /** Paused sandboxes whose sentry is still being deleted (runsc delete takes a second or two after a checkpoint). */
+  private readonly pendingReleases = new Map<string, Promise<void>>();
 
   constructor(private readonly options: GvisorBackendOptions) {}
 
@@ -50,7 +56,7 @@ export class GvisorBackend implements Backend {
   }
 
   capabilities(): BackendCapabilities {
-    return { pause: false, snapshot: false, fork: false, network: 'loopback', limits: { memory: true, pids: true, cpu: true, disk: false } };
+    return { pause: true, snapshot: true, fork: true, network: 'bridged', limits: { memory: true, pids: true, cpu: true, disk: false } };
   }
 
   /** Fails with what to install; returns a one-line description (runsc version and platform) for the log. */
@@ -63,6 +69,16 @@ export class GvisorBackend implements Backend {
   }
 
   async start(spec: SandboxSpec): Promise<StartedSandbox> {
+    return this.launch(spec, undefined);
+  }
+
+  /** A new sandbox from another one's checkpoint: its own bundle, identity and network over a copy of the source's files. */
+  async restore(spec: SandboxSpec, snapshot: SandboxSnapshot): Promise<StartedSandbox> {
+    await verifyCheckpoint(snapshotImageDir(snapshot.dir), { templateId: spec.template.id }, `checkpoint ${snapshot.dir}`);
+    return this.launch(spec, snapshot);
+  }
+
+  private async launch(spec: SandboxSpec, from: SandboxSnapshot | undefined): Promise<StartedSandbox> {
     const dir = path.join(this.options.bundlesDir, spec.sandboxId);
     const diskDir = path.join(this.options.sandboxesDir, spec.sandboxId);
     const rootfs = path.join(dir, 'root');
@@ -75,7 +91,8 @@ export class GvisorBackend implements Backend {
     await Promise.all([fs.mkdir(dir, { mode: 0o711 }), fs.mkdir(diskDir, { mode: 0o700 })]);
     await Promise.all([fs.mkdir(rootfs), fs.mkdir(socketDir, { mode: 0o700 }), fs.mkdir(toolsDir, { mode: 0o755 }), fs.mkdir(work)]);
     if (!spec.upperDir) {
-      await fs.mkdir(upper);
+      if (from) await copyTree(snapshotUpperDir(from.dir), upper);
+      else await fs.mkdir(upper);
       await fs.mkdir(identity, { mode: 0o755 });
       await writeSandboxIdentityFiles(identity, spec.hostname, identityNetwork(spec));
     }
@@ -87,43 +104,69 @@ export class GvisorBackend implements Backend {
     const config = ociSpec(spec, { rootfs, supervisorBinary: this.options.supervisorBinary, socketDir, toolsDir, cgroupsPath });
     await fs.writeFile(path.join(dir, 'config.json'), JSON.stringify(config));
     const socketPath = path.join(socketDir, SOCKET_NAME);
-    const partial = { sandboxId: spec.sandboxId, dir, diskDir, ...(spec.upperDir ? { externalWork: work } : {}) };
+    const network = spec.network === 'host' ? 'host' : spec.netnsPath ? 'sandbox' : 'none';
+    const netns = spec.netnsPath && spec.network !== 'host' ? await captureNetnsAddresses(spec.netnsPath) : undefined;
+    const partial = {
+      sandboxId: spec.sandboxId, dir, diskDir, templateId: spec.template.id, lowers, network,
+      ...(spec.upperDir ? { externalWork: work } : {}), ...(netns ? { netns } : {}),
+    } as const;
     try {
       await mountRootOverlay(lowers, upper, work, rootfs);
-      const network = spec.network === 'host' ? 'host' : spec.netnsPath ? 'sandbox' : 'none';
-      const pidFile = path.join(dir, 'sentry.pid');
-      const args = [...globalFlags(this.runscOptions, network), 'run', '--detach', `--bundle=${dir}`, `--pid-file=${pidFile}`, spec.sandboxId];
-      const logFile = path.join(dir, 'runsc.log');
-      const outcome = await runsc(this.runscOptions, args, this.options.launchTimeoutMs, logFile);
-      if (outcome.code !== 0) {
-        const log = await fs.readFile(logFile, 'utf8').catch(() => '');
-        throw new InternalError(`runsc run failed (exit ${outcome.code}): ${lastLine(log)}`);
+      const { sentryPid, startTicks } = await this.runSentry(spec.sandboxId, dir, network, from ? snapshotImageDir(from.dir) : undefined);
+      if (from) {
+        await reopenSupervisor(this.runscOptions, spec.sandboxId, socketPath, this.options.launchTimeoutMs);
+        await refreshIdentity(socketPath, spec.hostname, spec.baseEnv, this.options.launchTimeoutMs);
+      } else {
+        await waitForListener(socketPath, this.options.launchTimeoutMs);
       }
-      const sentryPid = Number.parseInt(await fs.readFile(pidFile, 'utf8'), 10);
-      const startTicks = Number.isInteger(sentryPid) ? await processStartTicks(sentryPid) : undefined;
-      if (startTicks === undefined) throw new InternalError(`gVisor sandbox ${spec.sandboxId} exited right after runsc run`);
-      await waitForListener(socketPath, this.options.launchTimeoutMs);
       const runtime: GvisorRuntime = { backend: 'gvisor', socketPath, sentryPid, startTicks, ...partial };
       return { runtime: { ...runtime }, endpoint: { socketPath } };
     } catch (error) {
-      await this.cleanup(partial.sandboxId, dir, diskDir, partial.externalWork);
+      await this.cleanup(partial.sandboxId, dir, diskDir, partial.externalWork, netns);
       throw error;
     }
   }
 
-  async stop(runtime: SandboxRuntime): Promise<void> {
-    const { sandboxId, dir, diskDir, externalWork } = asGvisorRuntime(runtime);
-    await this.cleanup(sandboxId, dir, diskDir, externalWork);
+  /** `runsc run` (or `runsc restore` from `imageDir`) in the background; returns the sentry's pid once it runs. */
+  private async runSentry(sandboxId: string, dir: string, network: 'none' | 'sandbox' | 'host', imageDir: string | undefined): Promise<{ sentryPid: number; startTicks: number }> {
+    const pidFile = path.join(dir, 'sentry.pid');
+    await fs.rm(pidFile, { force: true });
+    const command = imageDir ? ['restore', `--image-path=${imageDir}`] : ['run'];
+    const args = [...globalFlags(this.runscOptions, network), ...command, '--detach', `--bundle=${dir}`, `--pid-file=${pidFile}`, sandboxId];
+    const logFile = path.join(dir, 'runsc.log');
+    const outcome = await runsc(this.runscOptions, args, this.options.launchTimeoutMs, logFile, network === 'sandbox');
+    if (outcome.code !== 0) {
+      const log = await fs.readFile(logFile, 'utf8').catch(() => '');
+      throw new InternalError(`runsc ${command[0]} failed (exit ${outcome.code}): ${lastLine(log)}`);
+    }
+    const sentryPid = Number.parseInt(await fs.readFile(pidFile, 'utf8'), 10);
+    const startTicks = Number.isInteger(sentryPid) ? await processStartTicks(sentryPid) : undefined;
+    if (startTicks === undefined) throw new InternalError(`gVisor sandbox ${sandboxId} exited right after runsc ${command[0]}`);
+    return { sentryPid, startTicks };
   }
 
-  /** Kills the sandbox (runsc delete, then whatever is left in its cgroups), unmounts its root and removes its files in the background. */
-  private async cleanup(sandboxId: string, dir: string, diskDir: string, externalWork?: string): Promise<void> {
+  async stop(runtime: SandboxRuntime): Promise<void> {
+    const { sandboxId, dir, diskDir, externalWork, netns } = asGvisorRuntime(runtime);
+    await this.pendingReleases.get(sandboxId);
+    await this.cleanup(sandboxId, dir, diskDir, externalWork, netns);
+  }
+
+  /** Kills the sandbox's processes and frees its cgroups and root mount, keeping its files; gives its network namespace its addresses back. */
+  private async release(sandboxId: string, dir: string, netns: NetnsAddresses | undefined): Promise<void> {
     const parent = this.options.cgroupParent;
     // A frozen sentry cannot act on SIGKILL: thaw first.
     try {
       setFrozen(parent, sandboxId, false);
     } catch {
       // no freezer cgroup: never started or already gone
+    }
+    // the sentry, gofer and stubs die at once, whatever runsc delete does next
+    for (const pid of await cgroupPids(parent, sandboxId).catch(() => [] as number[])) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
     }
     if (this.runscBinary) {
       await runsc(this.runscOptions, [`--root=${this.options.stateDir}`, 'delete', '--force', sandboxId], RUNSC_TIMEOUT_MS).catch(() => undefined);
@@ -132,6 +175,13 @@ export class GvisorBackend implements Backend {
     await fs.rmdir(path.join('/sys/fs/cgroup/cpuset', parent, sandboxId)).catch(() => undefined);
     const unmounted = await unmountRootOverlay(path.join(dir, 'root'));
     if (!unmounted) throw new InternalError(`cannot unmount the root of gVisor sandbox ${sandboxId}; its files stay in ${dir}`);
+    // the namespace may already be gone (a slot the network manager removed): nothing to give back then
+    if (netns) await restoreNetnsAddresses(netns).catch(() => undefined);
+  }
+
+  /** Kills the sandbox (runsc delete, then whatever is left in its cgroups), unmounts its root and removes its files in the background. */
+  private async cleanup(sandboxId: string, dir: string, diskDir: string, externalWork?: string, netns?: NetnsAddresses): Promise<void> {
+    await this.release(sandboxId, dir, netns);
     const removal = Promise.all([
       fs.rm(dir, { recursive: true, force: true, maxRetries: 3 }),
       fs.rm(diskDir, { recursive: true, force: true, maxRetries: 3 }),
@@ -190,34 +240,110 @@ export class GvisorBackend implements Backend {
   }
 
   async close(): Promise<void> {
+    await Promise.allSettled([...this.pendingReleases.values()]);
     await Promise.allSettled([...this.pendingRemovals]);
   }
 
-  async pause(): Promise<SandboxRuntime> {
-    throw new UnsupportedError('pause', 'gVisor checkpoint/restore is not wired into Hearth yet (issue 7, second part)');
+  /** runsc checkpoint into `<diskDir>/checkpoint` (with its manifest), then frees the sentry, cgroups and root mount; files stay. */
+  async pause(runtime: SandboxRuntime): Promise<SandboxRuntime> {
+    const current = asGvisorRuntime(runtime);
+    if (current.paused) return runtime;
+    const imageDir = pauseImageDir(current.diskDir);
+    await this.checkpoint(current, imageDir, 'pause', false);
+    // the image is complete: the sentry's leftovers are deleted in the background (a resume waits for that)
+    const release = this.release(current.sandboxId, current.dir, current.netns)
+      .catch(() => undefined)
+      .finally(() => this.pendingReleases.delete(current.sandboxId));
+    this.pendingReleases.set(current.sandboxId, release);
+    return { ...runtime, paused: true };
   }
 
-  async resume(): Promise<SandboxRuntime> {
-    throw new UnsupportedError('resume', 'gVisor checkpoint/restore is not wired into Hearth yet (issue 7, second part)');
+  private async runscKnows(sandboxId: string): Promise<boolean> {
+    const names = await fs.readdir(this.options.stateDir).catch(() => [] as string[]);
+    return names.some((name) => name.startsWith(`${sandboxId}_`));
+  }
+
+  /** Checks the pause image, mounts the root again and `runsc restore`s the same processes; the image is removed once they run. */
+  async resume(runtime: SandboxRuntime): Promise<SandboxRuntime> {
+    const current = asGvisorRuntime(runtime);
+    if (!current.paused) return runtime;
+    const { sandboxId, dir, diskDir, templateId, lowers, netns } = current;
+    if (!templateId || !lowers) throw new InternalError(`gVisor sandbox ${sandboxId} was paused by an older Hearth and cannot be resumed`);
+    const imageDir = pauseImageDir(diskDir);
+    await verifyCheckpoint(imageDir, { templateId, sandboxId }, `the pause image of sandbox ${sandboxId}`);
+    await this.pendingReleases.get(sandboxId);
+    // a daemon restart may have cut the background release short: finish it now
+    if (await this.runscKnows(sandboxId)) await this.release(sandboxId, dir, netns);
+    const rootfs = path.join(dir, 'root');
+    await mountRootOverlay(lowers, path.join(diskDir, 'upper'), path.join(diskDir, 'work'), rootfs);
+    try {
+      if (netns) await restoreNetnsAddresses(netns);
+      const { sentryPid, startTicks } = await this.runSentry(sandboxId, dir, current.network ?? 'none', imageDir);
+      await reopenSupervisor(this.runscOptions, sandboxId, current.socketPath, this.options.launchTimeoutMs);
+      await fs.rm(imageDir, { recursive: true, force: true });
+      const resumed: Record<string, unknown> = { ...runtime, sentryPid, startTicks };
+      delete resumed['paused'];
+      return resumed;
+    } catch (error) {
+      // Nothing of the restore stays running; the image and files stay for another try.
+      await this.release(sandboxId, dir, netns).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Checkpoints a running sandbox with --leave-running and copies its writable layer: what forks and template snapshots start from. */
+  async snapshot(runtime: SandboxRuntime, dir: string): Promise<SandboxSnapshot> {
+    const current = asGvisorRuntime(runtime);
+    if (current.paused) throw new ConflictError(`sandbox ${current.sandboxId} is paused: resume it before taking a snapshot`);
+    if (!current.templateId) throw new InternalError(`gVisor sandbox ${current.sandboxId} was started by an older Hearth and cannot be snapshotted`);
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    await this.checkpoint(current, snapshotImageDir(dir), 'fork', true);
+    // The source runs on: its files are copied while its processes are stopped, so they match the memory image closely.
+    setFrozen(this.options.cgroupParent, current.sandboxId, true);
+    try {
+      await copyTree(path.join(current.diskDir, 'upper'), snapshotUpperDir(dir));
+    } finally {
+      setFrozen(this.options.cgroupParent, current.sandboxId, false);
+    }
+    return { dir, templateId: current.templateId, sourceSandboxId: current.sandboxId };
+  }
+
+  /** The supervisor lets go of its host socket, runsc writes the image, the manifest is added; on failure the sandbox carries on. */
+  private async checkpoint(current: GvisorRuntime, imageDir: string, kind: CheckpointKind, leaveRunning: boolean): Promise<void> {
+    const { sandboxId, socketPath } = current;
+    await fs.rm(imageDir, { recursive: true, force: true });
+    await fs.mkdir(imageDir, { recursive: true, mode: 0o700 });
+    await quiesceSupervisor(this.runscOptions, sandboxId, socketPath, this.options.launchTimeoutMs);
+    let saved = false;
+    try {
+      const args = [...globalFlags(this.runscOptions, current.network ?? 'none'), 'checkpoint', ...CHECKPOINT_FLAGS, `--image-path=${imageDir}`, ...(leaveRunning ? ['--leave-running'] : []), sandboxId];
+      const outcome = await runsc(this.runscOptions, args, RUNSC_TIMEOUT_MS);
+      if (outcome.code !== 0) throw new InternalError(`runsc checkpoint of ${sandboxId} failed (exit ${outcome.code}): ${checkpointFailure(outcome.stderr)}`);
+      await writeManifest(imageDir, { backend: 'gvisor', templateId: current.templateId ?? '', sandboxId, kind });
+      saved = true;
+    } finally {
+      if (leaveRunning || !saved) await reopenSupervisor(this.runscOptions, sandboxId, socketPath, this.options.launchTimeoutMs).catch(() => undefined);
+      if (!saved) await fs.rm(imageDir, { recursive: true, force: true });
+    }
   }
 }
 
-/** Resolves once something accepts connections on `socketPath` (the supervisor binds and listens right after it starts). */
-async function waitForListener(socketPath: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const connected = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(socketPath);
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (connected) return;
-    if (Date.now() > deadline) throw new InternalError(`the gVisor sandbox's supervisor did not listen on ${socketPath} within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, SOCKET_POLL_MS));
-  }
+/** runsc prints a Go stack after the reason: keep the first line that says what failed. */
+function checkpointFailure(stderr: string): string {
+  const reason = stderr.split('\n').find((line) => /checkpoint failed|error|cannot/i.test(line));
+  return (reason ?? lastLine(stderr)).trim().slice(0, 500);
+}
+
+export function pauseImageDir(diskDir: string): string {
+  return path.join(diskDir, 'checkpoint');
+}
+
+export function snapshotImageDir(snapshotDir: string): string {
+  return path.join(snapshotDir, 'image');
+}
+
+function snapshotUpperDir(snapshotDir: string): string {
+  return path.join(snapshotDir, 'upper');
 }
 
 /** Creates `dir` and makes it and every directory above it traversable by other users (adds o+x, never read). */

@@ -1,6 +1,7 @@
 // What the gVisor backend remembers about a running sandbox (persisted as JSON, read back after a daemon restart).
 import { InternalError } from '../../errors/hearth-error.js';
 import type { SandboxRuntime } from '../backend.js';
+import { asNetnsAddresses, type NetnsAddresses } from './netns-addresses.js';
 
 export interface GvisorRuntime {
   backend: 'gvisor';
@@ -15,6 +16,15 @@ export interface GvisorRuntime {
   startTicks: number;
   /** A build step's overlay work dir beside its caller-owned upper dir, removed on stop. */
   externalWork?: string;
+  /** The template it runs (checked against a checkpoint's manifest before a resume). */
+  templateId?: string;
+  /** Overlay lower layers, topmost first, to mount the root again on resume. */
+  lowers?: string[];
+  network?: 'none' | 'sandbox' | 'host';
+  /** The prepared namespace's addresses and routes, which runsc moves into its netstack. */
+  netns?: NetnsAddresses;
+  /** Set while paused: the sandbox's processes are gone and its checkpoint image is in `<diskDir>/checkpoint`. */
+  paused?: boolean;
 }
 
 export function asGvisorRuntime(runtime: SandboxRuntime): GvisorRuntime {
@@ -22,5 +32,15 @@ export function asGvisorRuntime(runtime: SandboxRuntime): GvisorRuntime {
   if (typeof sandboxId !== 'string' || typeof dir !== 'string' || typeof diskDir !== 'string' || typeof socketPath !== 'string' || typeof sentryPid !== 'number' || typeof startTicks !== 'number') {
     throw new InternalError('gvisor runtime record is incomplete');
   }
-  return { backend: 'gvisor', sandboxId, dir, diskDir, socketPath, sentryPid, startTicks, ...(typeof externalWork === 'string' ? { externalWork } : {}) };
+  const { templateId, lowers, network, netns, paused } = runtime as Partial<GvisorRuntime>;
+  const saved = asNetnsAddresses(netns);
+  return {
+    backend: 'gvisor', sandboxId, dir, diskDir, socketPath, sentryPid, startTicks,
+    ...(typeof externalWork === 'string' ? { externalWork } : {}),
+    ...(typeof templateId === 'string' ? { templateId } : {}),
+    ...(Array.isArray(lowers) ? { lowers: lowers.filter((entry): entry is string => typeof entry === 'string') } : {}),
+    ...(network === 'none' || network === 'sandbox' || network === 'host' ? { network } : {}),
+    ...(saved ? { netns: saved } : {}),
+    ...(paused === true ? { paused } : {}),
+  };
 }

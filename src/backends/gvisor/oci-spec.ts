@@ -58,7 +58,8 @@ export function ociSpec(spec: SandboxSpec, paths: BundlePaths): Record<string, u
         SUPERVISOR_PATH_IN_SANDBOX, 'serve', '--listen', `${SOCKET_DIR_IN_SANDBOX}/${SOCKET_NAME}`,
         ...Object.entries(spec.baseEnv).flatMap(([key, value]) => ['--env', `${key}=${value}`]),
       ],
-      env: [`PATH=${spec.baseEnv['PATH'] ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'}`],
+      // The supervisor takes its base environment from --env; its own stays empty so /proc/1/environ shows nothing.
+      env: [],
       cwd: '/',
       capabilities: { bounding: SUPERVISOR_CAPABILITIES, effective: SUPERVISOR_CAPABILITIES, permitted: SUPERVISOR_CAPABILITIES },
       rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1048576, soft: 1048576 }],
