@@ -1,5 +1,5 @@
 // Sandbox lifecycle: create, look up, list, extend, kill, expire and re-attach after a restart.
-import type { Backend, ResourceUsage, SandboxSpec } from '../backends/backend.js';
+import type { Backend, ResourceUsage, SandboxSnapshot, SandboxSpec, StartedSandbox } from '../backends/backend.js';
 import type { ServerConfig } from '../config/server-config.js';
 import {
   ConflictError,
@@ -29,6 +29,7 @@ import { parseBackendKind } from '../backends/backend-kinds.js';
 import { PoolManager, type PoolStats } from './pool-manager.js';
 import { resolveLimits, sameLimits } from './sandbox-limits.js';
 import { noNewPrivileges, poolServesPrivileges } from './privilege-choice.js';
+import type { SnapshotHooks } from './snapshot-hooks.js';
 
 export interface ProcessConfigRecord {
   cmd: string;
@@ -119,6 +120,8 @@ export class SandboxService {
   private readonly killing = new Map<string, Promise<void>>();
 
   private readonly pools: PoolManager;
+  /** Pause on timeout, sandboxes started from memory snapshots; set once by the server (pause service). */
+  snapshotHooks: SnapshotHooks | undefined;
 
   constructor(
     private readonly store: Store,
@@ -197,6 +200,7 @@ export class SandboxService {
       accessToken: newAccessToken(),
       startedAtMs: nowMs,
       endAtMs: command ? nowMs + command.timeoutMs : Number.MAX_SAFE_INTEGER,
+      onTimeout: command?.autoPause ? 'pause' : 'kill',
       ...resolveLimits(template, command?.limits ?? {}, this.config, this.backend.capabilities().limits.disk),
       runtime: {},
       network: networkSettings(command),
@@ -206,7 +210,7 @@ export class SandboxService {
   }
 
   /** Starts a sandbox from scratch; a pooled one is left frozen and handed to the pool, not the live map. */
-  private async startSandbox(template: TemplateRecord, target: 'running' | 'pooled', command?: CreateSandboxCommand): Promise<LiveSandbox> {
+  private async startSandbox(template: TemplateRecord, target: 'running' | 'pooled', command?: CreateSandboxCommand, source?: SandboxSnapshot): Promise<LiveSandbox> {
     let record = this.newRecord(template, command);
     const { id } = record;
     const slot: NetnsSlot | undefined = this.network ? await this.network.claim() : undefined;
@@ -230,10 +234,17 @@ export class SandboxService {
     let runtime: Record<string, unknown> | undefined;
     try {
       this.network?.attach(record);
-      const started = await this.backend.start(spec);
+      // a fork's source, else the template's memory snapshot when it has one: processes continue, services already up
+      const from = source ?? (await this.snapshotHooks?.templateSnapshot(template, record.backend));
+      const started: StartedSandbox = from && this.backend.restore ? await this.backend.restore(spec, from) : await this.backend.start(spec);
       runtime = started.runtime;
-      const client = await SupervisorClient.connect({ socketPath: started.endpoint.socketPath, connectTimeoutMs: SUPERVISOR_CONNECT_TIMEOUT_MS });
-      await startTemplateServices(client, template);
+      const connect = (): Promise<SupervisorClient> => SupervisorClient.connect({ socketPath: started.endpoint.socketPath, connectTimeoutMs: SUPERVISOR_CONNECT_TIMEOUT_MS });
+      let client = await connect();
+      if (!from) await startTemplateServices(client, template);
+      if (!from && (await this.snapshotHooks?.afterColdStart(template, record.backend, runtime))) {
+        client.close();
+        client = await connect();
+      }
       if (target === 'pooled') {
         await warmUp(client);
         await this.backend.freeze(runtime);
@@ -253,6 +264,23 @@ export class SandboxService {
     }
   }
 
+  /** A new running sandbox whose memory and files come from `source` (fork); the caller gets its record. */
+  async startFromSnapshot(template: TemplateRecord, command: CreateSandboxCommand, source: SandboxSnapshot): Promise<SandboxRecord> {
+    return (await this.startSandbox(template, 'running', command, source)).record;
+  }
+
+  /** Takes a live sandbox out of service without stopping it (before a pause); undefined when it is not live. */
+  detachLive(sandboxId: string): LiveSandbox | undefined {
+    const live = this.live.get(sandboxId);
+    if (live) this.live.delete(sandboxId);
+    return live;
+  }
+
+  /** Puts a resumed sandbox back into service. */
+  attachLive(live: LiveSandbox): void {
+    this.attach(live);
+  }
+
   private async startPooled(templateId: string): Promise<LiveSandbox> {
     const template = await this.store.getTemplate(templateId);
     if (!template) throw new TemplateNotFoundError(templateId);
@@ -270,6 +298,7 @@ export class SandboxService {
       accessToken: newAccessToken(),
       startedAtMs: nowMs,
       endAtMs: nowMs + command.timeoutMs,
+      onTimeout: command.autoPause ? 'pause' : 'kill',
       network: { ...networkSettings(command), address: live.record.network.address, slotIndex: live.record.network.slotIndex },
     });
     if (!record) throw new SandboxNotFoundError(live.record.id);
@@ -425,7 +454,13 @@ export class SandboxService {
   async recover(): Promise<{ reattached: number; reaped: number }> {
     let reattached = 0;
     let reaped = 0;
+    const paused: SandboxRecord[] = [];
     for (const record of await this.store.listSandboxes({ states: LIVE_STATES })) {
+      // a paused sandbox has no processes to find: it keeps its files, image and network slot until resumed
+      if (record.state === 'paused' && this.snapshotHooks) {
+        paused.push(record);
+        continue;
+      }
       const hasRuntime = Object.keys(record.runtime).length > 0;
       const resumable = record.state === 'running' || record.state === 'pooled';
       if (resumable && hasRuntime && (await this.backend.isAlive(record.runtime))) {
@@ -453,8 +488,8 @@ export class SandboxService {
       await this.store.updateSandbox(record.id, { state: 'killed', desiredState: 'killed', endedAtMs: Date.now(), endReason: 'lost while the server was down' });
       reaped += 1;
     }
-    const known = new Set([...this.live.keys(), ...this.pools.allIds()]);
-    await this.network?.recover([...this.live.values(), ...this.pools.allLive()].map((live) => live.record));
+    const known = new Set([...this.live.keys(), ...this.pools.allIds(), ...paused.map((record) => record.id)]);
+    await this.network?.recover([...[...this.live.values(), ...this.pools.allLive()].map((live) => live.record), ...paused]);
     reaped += await this.backend.reapOrphans(known);
     return { reattached, reaped };
   }
@@ -468,6 +503,13 @@ export class SandboxService {
     const nowMs = Date.now();
     for (const live of [...this.live.values()]) {
       if (live.record.endAtMs <= nowMs && !this.killing.has(live.record.id)) {
+        if (live.record.onTimeout === 'pause' && this.snapshotHooks) {
+          await this.snapshotHooks.pauseOnTimeout(live.record.id).catch((error: unknown) => {
+            this.log.warn(`sandbox ${live.record.id}: pause on timeout failed (${toHearthError(error).message}); killing it`);
+            return this.kill(live.record.id, 'timeout');
+          }).catch(() => undefined);
+          continue;
+        }
         await this.kill(live.record.id, 'timeout').catch((error: unknown) => {
           this.log.warn(`sandbox ${live.record.id}: reaping failed: ${toHearthError(error).message}`);
         });

@@ -7,6 +7,7 @@ import { serverBackends } from '../backends/server-backends.js';
 import type { ServerConfig } from '../config/server-config.js';
 import type { Logger } from '../core/logger.js';
 import { SandboxService } from '../core/sandbox-service.js';
+import { installSnapshotServices } from '../core/snapshot-services.js';
 import { TemplateService } from '../core/template-service.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import { DEFAULT_TEMPLATE_CONFIG, type Store } from '../store/store.js';
@@ -79,6 +80,7 @@ export async function startHearthServer(config: ServerConfig, log: Logger, apiKe
         )
       : undefined;
   const sandboxes = new SandboxService(store, backend, config, log, network);
+  const snapshots = installSnapshotServices(store, backend, sandboxes, network, config.dataDir, log);
   const recovered = await sandboxes.recover();
   if (recovered.reattached + recovered.reaped > 0) {
     log.info(`after restart: re-attached ${recovered.reattached} sandbox(es), reaped ${recovered.reaped}`);
@@ -92,7 +94,7 @@ export async function startHearthServer(config: ServerConfig, log: Logger, apiKe
   await sandboxes.startPools();
 
   const templates = new TemplateService(store, backend, config, log);
-  const server: http.Server = createHttpServer({ config, sandboxes, store, auth, templates, secrets, log });
+  const server: http.Server = createHttpServer({ config, sandboxes, store, auth, templates, secrets, log, snapshots });
   const address = await listen(server, config.host, config.port);
   const url = config.publicUrl ?? `http://${address.address}:${address.port}`;
   config.sandboxDomain ??= `localhost:${address.port}`;

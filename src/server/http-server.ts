@@ -9,6 +9,8 @@ import { HearthError, toHearthError } from '../errors/hearth-error.js';
 import type { Store } from '../store/store.js';
 import type { ApiKeyAuth } from './api-key-auth.js';
 import { registerSandboxRoutes } from './control-plane/sandbox-routes.js';
+import { registerPauseRoutes } from './control-plane/pause-routes.js';
+import type { SnapshotServices } from '../core/snapshot-services.js';
 import { registerTemplateRoutes } from './control-plane/template-routes.js';
 import { createUploadStore, isTemplateUpload, registerSdkTemplateRoutes, serveTemplateUpload } from './control-plane/sdk-template-routes.js';
 import { registerAdminRoutes } from './control-plane/admin-routes.js';
@@ -31,10 +33,13 @@ export interface HttpServerDeps {
   templates: TemplateService;
   secrets: SecretService;
   log: Logger;
+  /** Pause/resume and fork; absent: those endpoints are not offered. */
+  snapshots?: SnapshotServices;
 }
 
 export function createHttpServer(deps: HttpServerDeps): http.Server {
   const router = new Router();
+  if (deps.snapshots) registerPauseRoutes(router, { sandboxes: deps.sandboxes, ...deps.snapshots }, deps.config);
   registerSandboxRoutes(router, deps.sandboxes, deps.config);
   registerNetworkRoutes(router, deps.sandboxes, deps.config);
   registerSecretRoutes(router, deps.secrets, deps.config);

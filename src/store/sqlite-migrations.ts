@@ -74,4 +74,5 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
      reason TEXT NOT NULL
    );
    CREATE INDEX egress_events_sandbox ON egress_events (sandbox_id, id);`,
+  `ALTER TABLE sandboxes ADD COLUMN on_timeout TEXT NOT NULL DEFAULT 'kill';`,
 ];

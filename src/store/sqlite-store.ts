@@ -33,6 +33,7 @@ interface SandboxRow {
   pids_limit: number;
   runtime: string;
   network: string;
+  on_timeout: string;
   ended_at_ms: number | null;
   end_reason: string | null;
 }
@@ -93,6 +94,7 @@ function toSandbox(row: SandboxRow): SandboxRecord {
     pidsLimit: row.pids_limit,
     runtime: JSON.parse(row.runtime) as Record<string, unknown>,
     network: { ...DEFAULT_NETWORK_SETTINGS, ...(JSON.parse(row.network) as Partial<SandboxNetworkSettings>) },
+    onTimeout: row.on_timeout === 'pause' ? 'pause' : 'kill',
     endedAtMs: row.ended_at_ms,
     endReason: row.end_reason,
   };
@@ -116,6 +118,7 @@ function toSandboxRow(record: SandboxRecord): SandboxRow {
     pids_limit: record.pidsLimit,
     runtime: JSON.stringify(record.runtime),
     network: JSON.stringify(record.network),
+    on_timeout: record.onTimeout ?? 'kill',
     ended_at_ms: record.endedAtMs,
     end_reason: record.endReason,
   };
@@ -179,9 +182,9 @@ export class SqliteStore implements Store {
     const row = toSandboxRow(record);
     this.sql(
         `INSERT INTO sandboxes (id, template_id, backend, state, desired_state, metadata, env_vars, access_token,
-          started_at_ms, end_at_ms, cpu_count, memory_mib, disk_mib, pids_limit, runtime, network, ended_at_ms, end_reason)
+          started_at_ms, end_at_ms, cpu_count, memory_mib, disk_mib, pids_limit, runtime, network, on_timeout, ended_at_ms, end_reason)
          VALUES (@id, @template_id, @backend, @state, @desired_state, @metadata, @env_vars, @access_token,
-          @started_at_ms, @end_at_ms, @cpu_count, @memory_mib, @disk_mib, @pids_limit, @runtime, @network, @ended_at_ms, @end_reason)`,
+          @started_at_ms, @end_at_ms, @cpu_count, @memory_mib, @disk_mib, @pids_limit, @runtime, @network, @on_timeout, @ended_at_ms, @end_reason)`,
       )
       .run(row);
   }
@@ -195,7 +198,7 @@ export class SqliteStore implements Store {
       this.sql(
           `UPDATE sandboxes SET template_id=@template_id, backend=@backend, state=@state, desired_state=@desired_state,
             metadata=@metadata, env_vars=@env_vars, access_token=@access_token, started_at_ms=@started_at_ms,
-            end_at_ms=@end_at_ms, cpu_count=@cpu_count, memory_mib=@memory_mib, disk_mib=@disk_mib, pids_limit=@pids_limit, runtime=@runtime, network=@network,
+            end_at_ms=@end_at_ms, cpu_count=@cpu_count, memory_mib=@memory_mib, disk_mib=@disk_mib, pids_limit=@pids_limit, runtime=@runtime, network=@network, on_timeout=@on_timeout,
             ended_at_ms=@ended_at_ms, end_reason=@end_reason WHERE id=@id`,
         )
         .run(row);

@@ -22,6 +22,8 @@ export interface SandboxRecord {
   /** Backend-specific handle needed to re-attach after a daemon restart (pids, socket paths). */
   runtime: Record<string, unknown>;
   network: SandboxNetworkSettings;
+  /** What the timeout does (E2B's `autoPause` / `lifecycle.onTimeout`); absent: kill. */
+  onTimeout?: 'kill' | 'pause';
   endedAtMs: number | null;
   endReason: string | null;
 }

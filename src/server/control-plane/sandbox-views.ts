@@ -64,5 +64,6 @@ export function sandboxDetailView(record: SandboxRecord, domain: string | undefi
     /** Hearth extensions: the sandbox's address on the bridge and the secrets granted to it (names only). */
     address: record.network.address ?? null,
     secrets: record.network.secrets,
+    lifecycle: { onTimeout: record.onTimeout ?? 'kill', autoResume: false },
   };
 }

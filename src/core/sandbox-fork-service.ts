@@ -1,0 +1,78 @@
+// Fork (E2B's POST /sandboxes/{id}/fork): one checkpoint of a running sandbox (memory and files, the source
+// keeps running), then N new sandboxes restored from it, each with its own copy of the files, identity and
+// network. Each fork succeeds or fails on its own.
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Backend, SandboxSnapshot } from '../backends/backend.js';
+import { parseBackendKind } from '../backends/backend-kinds.js';
+import { InvalidArgumentError, TemplateNotFoundError, UnsupportedError, toHearthError, type HearthError } from '../errors/hearth-error.js';
+import type { SandboxRecord, Store } from '../store/store.js';
+import { SupervisorClient } from '../supervisor/supervisor-client.js';
+import type { CreateSandboxCommand } from './commands.js';
+import type { Logger } from './logger.js';
+import type { SandboxService } from './sandbox-service.js';
+
+const SUPERVISOR_CONNECT_TIMEOUT_MS = 5000;
+export const MAX_FORKS = 16;
+
+export class SandboxForkService {
+  constructor(
+    private readonly store: Store,
+    private readonly backend: Backend,
+    private readonly sandboxes: SandboxService,
+    private readonly forksDir: string,
+    private readonly log: Logger,
+  ) {}
+
+  async fork(sourceId: string, count: number, timeoutMs: number): Promise<Array<SandboxRecord | HearthError>> {
+    if (!Number.isInteger(count) || count < 1 || count > MAX_FORKS) throw new InvalidArgumentError(`count must be an integer from 1 to ${MAX_FORKS}`);
+    this.sandboxes.checkTimeout(timeoutMs);
+    if (!this.backend.snapshot) throw new UnsupportedError('fork', 'this server has no backend that can checkpoint memory');
+    const source = this.sandboxes.getLive(sourceId);
+    const template = await this.store.getTemplate(source.record.templateId);
+    if (!template) throw new TemplateNotFoundError(source.record.templateId);
+    const dir = path.join(this.forksDir, `${sourceId}-${randomBytes(4).toString('hex')}`);
+    // the checkpoint drops the supervisor's connection: take the source out of service meanwhile, then reconnect
+    this.sandboxes.detachLive(sourceId);
+    source.client.close();
+    try {
+      let snapshot: SandboxSnapshot;
+      try {
+        snapshot = await this.backend.snapshot(source.record.runtime, dir);
+      } finally {
+        source.client = await SupervisorClient.connect({ socketPath: this.backend.endpoint(source.record.runtime).socketPath, connectTimeoutMs: SUPERVISOR_CONNECT_TIMEOUT_MS });
+        this.sandboxes.attachLive(source);
+      }
+      const { record } = source;
+      const command: CreateSandboxCommand = {
+        kind: 'create',
+        templateId: template.id,
+        timeoutMs,
+        metadata: record.metadata,
+        envVars: record.envVars,
+        autoPause: false,
+        tools: [],
+        // no disk limit of its own: only backends without memory snapshots have one
+        limits: { cpuCount: record.cpuCount, memoryMiB: record.memoryMiB, pidsLimit: record.pidsLimit },
+        network: {
+          allowOut: record.network.allowOut,
+          denyOut: record.network.denyOut,
+          rules: record.network.rules,
+          allowPublicTraffic: record.network.allowPublicTraffic,
+          maskRequestHost: record.network.maskRequestHost,
+          secrets: record.network.secrets,
+        },
+        backend: parseBackendKind(record.backend, 'backend'),
+      };
+      const results: Array<SandboxRecord | HearthError> = [];
+      for (let index = 0; index < count; index++) {
+        results.push(await this.sandboxes.startFromSnapshot(template, command, snapshot).catch((error: unknown) => toHearthError(error)));
+      }
+      this.log.info(`sandbox ${sourceId}: forked ${results.filter((result) => !(result instanceof Error)).length} of ${count}`);
+      return results;
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  }
+}
