@@ -89,5 +89,8 @@ int main(int argc, char **argv)
     common_init();
     default_env();
     if (getpid() != 1) prctl(PR_SET_CHILD_SUBREAPER, 1);  /* reap orphans like PID 1 would */
+    /* `serve` is PID 1 of a gVisor sandbox, whose root may read /proc/1/environ (runsc adds HOME there): blank it */
+    for (char **e = environ; e && *e; e++) memset(*e, 0, strlen(*e));
+    environ = NULL;
     loop_run(fd);
 }

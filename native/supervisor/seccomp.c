@@ -32,6 +32,18 @@ int install_sandbox_seccomp(void)
         DENY(SYS_finit_module), DENY(SYS_delete_module), DENY(SYS_open_by_handle_at), DENY(SYS_name_to_handle_at),
         DENY(SYS_acct), DENY(SYS_swapon), DENY(SYS_swapoff), DENY(SYS_reboot), DENY(SYS_syslog),
         DENY(SYS_fsopen), DENY(SYS_fsmount), DENY(SYS_move_mount), DENY(SYS_open_tree), DENY(SYS_mount_setattr),
+        /* No signal reaches PID 1 (the supervisor) from inside: Linux ignores them for a namespace's init, but
+         * gVisor lets the sandbox's root kill its init and with it the sandbox. pidfd_open(1) would be a way around. */
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_kill, 5, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_tkill, 4, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_tgkill, 3, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_rt_sigqueueinfo, 2, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_rt_tgsigqueueinfo, 1, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_pidfd_open, 0, 4),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])), /* pid_t: the low word */
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
         /* unshare/clone/setns into a new user namespace: no nested user namespaces. */
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_unshare, 2, 0),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 1, 0),
