@@ -10,6 +10,10 @@ import { withSandbox } from '../helpers/sandbox-fixture.js';
 let server: ServerProcess;
 // HEARTH_TEST_BACKEND=gvisor runs the same attempts against the gVisor backend.
 const backend = process.env['HEARTH_TEST_BACKEND'];
+const gvisor = backend === 'gvisor';
+/** Where gVisor differs by design; each is checked another way below. */
+const GVISOR_SUDO =
+  'runsc 20240729 runs every sandbox process with no_new_privs set, so setuid programs such as sudo gain nothing (documented gVisor behaviour, not a Hearth setting): use { user: "root" } instead';
 before(async () => {
   server = await startServer(backend ? { args: ['--backend', backend] } : {});
   useServerEnv(server);
@@ -37,7 +41,15 @@ test('mounting, kernel modules and raw sockets fail even for sandbox root', asyn
     await mustFail(sbx, PYTHON('import socket; socket.socket(socket.AF_PACKET, socket.SOCK_RAW)'));
     await mustFail(sbx, 'ip link add dummy0 type dummy');
     await mustFail(sbx, 'echo 1 > /proc/sys/kernel/sysrq');
-    await mustFail(sbx, 'cat /proc/1/environ');
+    if (gvisor) {
+      // gVisor lets uid 0 read any /proc/<pid>/environ (no ptrace check); the supervisor starts with an empty
+      // environment and blanks what runsc adds (HOME), so there is nothing to read
+      for (const user of ['root', 'user'] as const) {
+        assert.equal((await sbx.commands.run("tr -d '\\0' < /proc/1/environ", { user })).stdout, '', `${user} reads nothing`);
+      }
+    } else {
+      await mustFail(sbx, 'cat /proc/1/environ');
+    }
   });
 });
 
@@ -50,7 +62,8 @@ test('the seccomp filter refuses keyrings, BPF, perf, userfaultfd, handle opens 
     }
     await mustFail(sbx, 'unshare --user --map-root-user true', 'user');
     await mustFail(sbx, 'unshare --user true', 'root');
-    assert.equal((await sbx.commands.run('sudo -n id -u')).stdout, '0\n', 'sudo still works: the filter needs no no_new_privs');
+    if (gvisor) await mustFail(sbx, 'sudo -n id -u', 'user'); // GVISOR_SUDO
+    else assert.equal((await sbx.commands.run('sudo -n id -u')).stdout, '0\n', 'sudo still works: the filter needs no no_new_privs');
     assert.equal((await sbx.commands.run('node -e "console.log(require(\'os\').cpus().length > 0)"')).stdout, 'true\n');
   });
 });
@@ -59,8 +72,10 @@ test('the supervisor cannot be traced or signalled to death by sandbox root', as
   await withSandbox(async (sbx) => {
     const attach = 'import ctypes, sys; libc = ctypes.CDLL(None, use_errno=True); r = libc.ptrace(16, 1, 0, 0); sys.exit(0 if r == 0 else 1)';
     await mustFail(sbx, PYTHON(attach));
-    await sbx.commands.run('kill -9 1 || true', { user: 'root' });
-    assert.equal((await sbx.commands.run('echo still-here')).stdout, 'still-here\n', 'PID 1 ignores signals from inside');
+    for (const attempt of ['kill -9 1', 'kill -TERM 1', 'kill -USR1 1', 'kill -9 -1', 'kill -9 0', PYTHON('import os; os.pidfd_open(1)')]) {
+      await sbx.commands.run(`${attempt} || true`, { user: 'root' }).catch(() => undefined);
+      assert.equal((await sbx.commands.run('echo still-here')).stdout, 'still-here\n', `PID 1 survives ${attempt} from inside`);
+    }
   });
 });
 
@@ -107,8 +122,12 @@ test("another sandbox's metadata and network identity are out of reach", async (
       await mustFail(b, `ip addr add ${addressA}/32 dev eth0`, 'root');
       await mustFail(b, 'ip link set eth0 down', 'root');
       await mustFail(b, 'ip route add 169.254.169.254/32 dev lo', 'root');
-      await mustFail(b, 'echo 1 > /proc/sys/net/ipv4/ip_forward', 'root');
-      await mustFail(b, 'echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start', 'root');
+      if (!gvisor) {
+        // Under gVisor these files belong to the sandbox's own netstack (runsc 20240729 checks no CAP_NET_ADMIN for
+        // them): writing them changes nothing outside it; the address and route changes above still fail.
+        await mustFail(b, 'echo 1 > /proc/sys/net/ipv4/ip_forward', 'root');
+        await mustFail(b, 'echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start', 'root');
+      }
     });
   });
 });
@@ -122,7 +141,8 @@ test('noNewPrivileges: setuid programs such as sudo gain nothing, for every proc
   assert.equal(response.status, 201);
   const sbx = await Sandbox.connect(((await response.json()) as { sandboxID: string }).sandboxID);
   try {
-    assert.match((await sbx.commands.run('grep NoNewPrivs /proc/self/status')).stdout, /NoNewPrivs:\s+1/);
+    // gVisor's /proc/<pid>/status has no NoNewPrivs line (and sets no_new_privs on every sandbox anyway)
+    if (!gvisor) assert.match((await sbx.commands.run('grep NoNewPrivs /proc/self/status')).stdout, /NoNewPrivs:\s+1/);
     assert.match(await mustFail(sbx, 'sudo -n id -u', 'user'), /no new privileges|effective uid is not 0|not permitted/i);
     assert.equal((await sbx.commands.run('id -u', { user: 'root' })).stdout, '0\n', 'root stays root');
   } finally {
