@@ -219,7 +219,10 @@ export class NamespacesBackend implements Backend {
   }
 
   async pause(): Promise<SandboxRuntime> {
-    throw new UnsupportedError('pause', 'the namespaces backend cannot checkpoint process memory yet; use kill and re-create, or the gvisor backend once available');
+    throw new UnsupportedError(
+      'pause',
+      "the namespaces backend cannot checkpoint process memory: Hearth does not drive CRIU (criu check passes on this kernel, but dumping a sandbox's user, PID and network namespaces, overlay root and host-socket supervisor is not wired in); create the sandbox on gVisor instead (\"backend\": \"gvisor\" or LABEL hearth.backend=gvisor in its template)",
+    );
   }
 
   async resume(): Promise<SandboxRuntime> {
