@@ -44,6 +44,12 @@ export interface BenchResult {
   gvisorPoolHit?: LatencySummary | undefined;
   gvisorCold?: LatencySummary | undefined;
   gvisorSkipped?: string | undefined;
+  /** Resume of a paused 256 MiB gVisor sandbox, connect→first output. */
+  gvisorResume?: LatencySummary | undefined;
+  gvisorResumeSkipped?: string | undefined;
+  /** create→ready of an initialising template restored from its memory snapshot, and of the same template started cold. */
+  snapshotTemplate?: { restored: LatencySummary; cold: LatencySummary } | undefined;
+  snapshotTemplateSkipped?: string | undefined;
   floors: FloorResult[];
   /** Hearth's p50 divided by each floor's p50, for pool hit and cold start. */
   ratios: Array<{ floor: string; poolHitToFloor: number | undefined; coldToFloor: number | undefined }>;

@@ -7,18 +7,22 @@ import { measureColdStarts, measureExecRoundTrip, measurePoolHits } from './crea
 import { measureDensity } from './density-scenario.js';
 import { measureFloors } from './floor-scenarios.js';
 import { measureGvisor } from './gvisor-scenarios.js';
+import { measureResume, measureSnapshotTemplate } from './snapshot-scenarios.js';
 import { summarize } from './latency-stats.js';
 import { machineInfo } from './machine-info.js';
 import { runRamp } from './ramp-scenario.js';
 
-export type ScenarioName = 'pool' | 'cold' | 'exec' | 'ramp' | 'density' | 'gvisor' | 'floors';
-export const ALL_SCENARIOS: readonly ScenarioName[] = ['pool', 'cold', 'exec', 'ramp', 'density', 'gvisor', 'floors'];
+export type ScenarioName = 'pool' | 'cold' | 'exec' | 'ramp' | 'density' | 'gvisor' | 'resume' | 'snapshot' | 'floors';
+export const ALL_SCENARIOS: readonly ScenarioName[] = ['pool', 'cold', 'exec', 'ramp', 'density', 'gvisor', 'resume', 'snapshot', 'floors'];
 
 export interface BenchOptions {
   client: ApiClientOptions;
   templateId: string;
   /** A template labelled hearth.backend=gvisor, for the gVisor scenarios. */
   gvisorTemplateId: string;
+  /** An initialising template labelled hearth.snapshot=true, and the same without the label, for the snapshot scenario. */
+  snapshotTemplateId: string;
+  snapshotColdTemplateId: string;
   runs: number;
   warmup: number;
   rampLevels: number[];
@@ -85,6 +89,25 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         samples['gvisorCold'] = gvisor.cold;
         result.gvisorPoolHit = summarize(gvisor.poolHit);
         result.gvisorCold = summarize(gvisor.cold);
+      }
+    }
+    // memory snapshots: a pause/resume cycle and a create each take seconds, so these run fewer times
+    const snapshotRuns = Math.max(3, Math.min(options.runs, 20));
+    if (wants('resume')) {
+      const resume = await measureResume(context, options.gvisorTemplateId, snapshotRuns);
+      if (typeof resume === 'string') result.gvisorResumeSkipped = resume;
+      else {
+        samples['gvisorResume'] = resume;
+        result.gvisorResume = summarize(resume);
+      }
+    }
+    if (wants('snapshot')) {
+      const snapshot = await measureSnapshotTemplate(context, options.snapshotTemplateId, options.snapshotColdTemplateId, Math.max(3, Math.min(options.runs, 10)));
+      if (typeof snapshot === 'string') result.snapshotTemplateSkipped = snapshot;
+      else {
+        samples['snapshotTemplateRestored'] = snapshot.restored;
+        samples['snapshotTemplateCold'] = snapshot.cold;
+        result.snapshotTemplate = { restored: summarize(snapshot.restored), cold: summarize(snapshot.cold) };
       }
     }
     if (wants('floors')) {

@@ -16,6 +16,7 @@ export const TARGETS: readonly Target[] = [
   { id: 'pool-hit-p50', description: 'pool hit, create→first output via the SDK, p50', measure: (r) => r.createPoolHit?.p50Ms, unit: 'ms', limit: 10, kind: 'max' },
   { id: 'pool-hit-p99', description: 'pool hit, create→first output via the SDK, p99', measure: (r) => r.createPoolHit?.p99Ms, unit: 'ms', limit: 30, kind: 'max' },
   { id: 'cold-p50', description: 'cold start (namespaces), create→first output, p50', measure: (r) => r.createCold?.p50Ms, unit: 'ms', limit: 25, kind: 'max' },
+  { id: 'gvisor-resume-p50', description: 'gVisor resume of a paused 256 MiB sandbox, connect→first output, p50', measure: (r) => r.gvisorResume?.p50Ms, unit: 'ms', limit: 300, kind: 'max' },
   { id: 'gvisor-pool-hit-p50', description: 'gVisor pool hit, create→first output via the SDK, p50', measure: (r) => r.gvisorPoolHit?.p50Ms, unit: 'ms', limit: 10, kind: 'max' },
   { id: 'exec-p50', description: 'exec round trip on a warm sandbox, p50', measure: (r) => r.execRoundTrip?.p50Ms, unit: 'ms', limit: 3, kind: 'max' },
   { id: 'sustained-throughput', description: 'sustained creates with refill (best ramp step with p99 ≤ 100 ms)', measure: (r) => sustainedThroughput(r), unit: 'creates/s', limit: 100, kind: 'min' },
