@@ -137,6 +137,9 @@ int guest_init_main(void)
     if (fd < 0) die(dev);
     common_init();
     default_env();
+    /* sandbox root is uid 0 like PID 1: not dumpable, so /proc/1/environ, memory and fds need CAP_SYS_PTRACE,
+     * which no sandbox process keeps */
+    prctl(PR_SET_DUMPABLE, 0);
     serve_control_port();
     loop_run_device(fd);
 }
@@ -212,6 +215,10 @@ void guest_identify(const struct msg *m)
     }
     int bridged = 0;
     if (identify_network(m, &bridged) < 0) { free(name); return; }
+    int64_t nnp = 0;
+    if (m_int(m, F_NO_NEW_PRIVS, &nnp) && nnp == 1 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+        free(name); reply_err(m->id, errno, "identify: no_new_privs"); return;
+    }
     if (name) {
         char text[700];
         if (sethostname(name, strlen(name)) < 0) { int e = errno; free(name); reply_err(m->id, e, "identify: hostname"); return; }

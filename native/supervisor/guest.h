@@ -11,6 +11,8 @@
 #define F_NET_GATEWAY 39
 #define F_NAMESERVER 40
 #define F_TRUSTED_CA 41
+/* IDENTIFY: 1 sets no_new_privs on PID 1, inherited by every sandbox process spawned after */
+#define F_NO_NEW_PRIVS 42
 
 #define TOOLS_DIR "/run/hearth/tools"
 

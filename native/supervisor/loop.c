@@ -20,11 +20,13 @@ static int listen_fd = -1;
  * closed, so the connection state resets but the fd stays. Edge-triggered, because the port polls
  * readable (EOF) for as long as no host is connected. */
 static int dev_mode;
-/* Device mode: a HELLO was answered and nothing has been written since. The guest learns of the host's
- * connects and closes on the control queue, but the new host's bytes on the data queue may overtake them:
- * an EOF read then can be the previous host's close reported late, so it must not reset the new connection.
- * Only a HELLO starts a connection; an EOF counts once something was written to the host that sent it. */
-static int dev_hello_unsent;
+/* Device mode: when an EOF was read (0: none pending). The guest learns of the host's closes and connects on
+ * the control queue (a workqueue), while the host's bytes come on the data queue (an interrupt): a new host's
+ * HELLO, even its first requests, can overtake the old host's close, and the close then reads as EOF between
+ * the two control messages. So an EOF resets the connection only if the port still reads EOF a moment later;
+ * data or EAGAIN (a host is connected) in between mean it was stale. A HELLO starts a connection in any case. */
+static uint64_t dev_eof_at;
+#define DEV_EOF_SETTLE_MS 100
 char **sv_env;
 int sv_nenv;
 
@@ -91,7 +93,6 @@ static void dev_new_connection(void)
         sv_connected = 0;
     }
     sv_detached = 0;
-    dev_hello_unsent = 1;
 }
 
 static void client_update(void)
@@ -113,7 +114,6 @@ static void flush(void)
             if (errno != EAGAIN) { sv_log("client write: %s", strerror(errno)); client_close(); }
             break;
         }
-        if (n > 0) dev_hello_unsent = 0;
         out_off += (size_t)n;
     }
     if (out_off && out_off == out.len) out.len = out_off = 0;
@@ -193,8 +193,13 @@ static int client_read_once(void)
 {
     char tmp[65536];
     ssize_t n = read(sv_client, tmp, sizeof tmp);
+    if (n < 0 && errno == EAGAIN) dev_eof_at = 0;        /* a host is connected: a pending EOF was stale */
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
-    if (n == 0 && dev_mode && dev_hello_unsent) return 0;  /* a late EOF of the previous host (see dev_hello_unsent) */
+    if (n == 0 && dev_mode && (!dev_eof_at || now_ms() - dev_eof_at < DEV_EOF_SETTLE_MS)) {
+        if (!dev_eof_at) dev_eof_at = now_ms() | 1;      /* look again once it settled (see dev_eof_at) */
+        return 0;
+    }
+    dev_eof_at = 0;
     if (n <= 0) { client_close(); return 0; }
     sv_detached = 0;
     buf_put(&in, tmp, (size_t)n);
@@ -255,6 +260,11 @@ void loop_run(int lfd)
     proc_reap();
     for (;;) {
         int timeout = proc_timeout();
+        if (dev_eof_at) {
+            uint64_t waited = now_ms() - dev_eof_at;
+            int left = waited >= DEV_EOF_SETTLE_MS ? 0 : (int)(DEV_EOF_SETTLE_MS - waited);
+            if (timeout < 0 || left < timeout) timeout = left;
+        }
         if (sv_client >= 0 && out_pending() < OUT_LOW && files_pump()) timeout = 0;
         flush();
         client_update();
@@ -283,6 +293,7 @@ void loop_run(int lfd)
             }
         }
         proc_timers();
+        if (dev_eof_at && now_ms() - dev_eof_at >= DEV_EOF_SETTLE_MS) client_read();   /* EOF again: a real close */
         flush();
         size_t q = out_pending();
         int t = sv_client >= 0 && (q > OUT_HIGH || (sv_throttled && q > OUT_LOW));

@@ -79,6 +79,7 @@ export const FieldTag = {
   netGateway: 39,
   nameserver: 40,
   trustedCa: 41,
+  noNewPrivileges: 42,
 } as const;
 export type FieldTag = (typeof FieldTag)[keyof typeof FieldTag];
 

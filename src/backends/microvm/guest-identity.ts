@@ -21,6 +21,8 @@ export interface GuestIdentity {
   hostname: string;
   baseEnv: Record<string, string>;
   network?: GuestNetworkIdentity;
+  /** no_new_privs for every process of the sandbox (set on PID 1, which only the guest's next boot clears). */
+  noNewPrivileges?: boolean;
 }
 
 export async function identifyGuest(channelSocket: string, identity: GuestIdentity, connectTimeoutMs: number): Promise<void> {
@@ -31,6 +33,7 @@ export async function identifyGuest(channelSocket: string, identity: GuestIdenti
       .addAll(FieldTag.env, Object.entries(identity.baseEnv).map(([key, value]) => `${key}=${value}`))
       .add(FieldTag.data, randomBytes(ENTROPY_BYTES))
       .add(FieldTag.mtimeNs, BigInt(Date.now()) * 1_000_000n);
+    if (identity.noNewPrivileges) fields.add(FieldTag.noNewPrivileges, 1);
     const net = identity.network;
     if (net) {
       fields.add(FieldTag.netMac, net.mac).add(FieldTag.netAddress, net.cidr).add(FieldTag.netGateway, net.gateway);

@@ -50,6 +50,8 @@ const MIN_GUEST_MEMORY_MIB = 128;
 const KVM_PROBE_TIMEOUT_MS = 5_000;
 const QMP_READY_TIMEOUT_MS = 10_000;
 const CONTROL_TIMEOUT_MS = 10_000;
+/** `LABEL hearth.microvm.snapshot=off`: the template's sandboxes always boot (the bench's boot scenario, or guests that must not be clones). */
+export const SNAPSHOT_LABEL = 'hearth.microvm.snapshot';
 
 export function machineShape(spec: Pick<SandboxSpec, 'cpuCount' | 'memoryMiB' | 'pidsLimit'>): MachineShape {
   return {
@@ -123,7 +125,7 @@ export class MicrovmBackend implements Backend {
 
   async start(spec: SandboxSpec): Promise<StartedSandbox> {
     const { identity, paths: snapshot, rootImage, shape } = await this.snapshotFor(spec);
-    const restorable = this.options.snapshots && !spec.upperDir && spec.network !== 'host';
+    const restorable = this.options.snapshots && !spec.upperDir && spec.network !== 'host' && spec.template.config.labels[SNAPSHOT_LABEL] !== 'off';
     if (restorable) await this.snapshots.ensure(snapshot, spec, shape, rootImage.path, identity);
     const useSnapshot = restorable && (await fs.stat(snapshot.header).then(() => true, () => false));
     if (useSnapshot) await checkSnapshot(snapshot, identity, this.verifiedSnapshots);
@@ -184,7 +186,8 @@ export class MicrovmBackend implements Backend {
       network = { ...address, ...(spec.nameserver ? { nameserver: spec.nameserver } : {}), ...(spec.trustedCaPem ? { trustedCaPem: spec.trustedCaPem } : {}) };
     }
     await running;
-    await identifyGuest(runtime.channelSocket, { hostname: spec.hostname, baseEnv: spec.baseEnv, ...(network ? { network } : {}) }, this.options.bootTimeoutMs);
+    const noNewPrivileges = spec.noNewPrivileges === true;
+    await identifyGuest(runtime.channelSocket, { hostname: spec.hostname, baseEnv: spec.baseEnv, noNewPrivileges, ...(network ? { network } : {}) }, this.options.bootTimeoutMs);
     return record;
   }
 

@@ -24,6 +24,7 @@ export interface RootImage {
 
 export class RootImages {
   private readonly building = new Map<string, Promise<string>>();
+  private supervisorHash: { stamp: string; sha256: string } | undefined;
 
   constructor(
     private readonly imagesDir: string,
@@ -32,8 +33,7 @@ export class RootImages {
 
   /** The template's root image, building it on first use. */
   async imageFor(template: TemplateRecord): Promise<RootImage> {
-    const supervisor = await fs.readFile(this.supervisorBinary);
-    const key = createHash('sha256').update(JSON.stringify(template.layers)).update(supervisor).digest('hex').slice(0, 20);
+    const key = createHash('sha256').update(JSON.stringify(template.layers)).update(await this.supervisorDigest()).digest('hex').slice(0, 20);
     const image = path.join(this.imagesDir, `root-${key}.ext4`);
     if (!(await fs.stat(image).then(() => true, () => false))) {
       let build = this.building.get(key);
@@ -45,6 +45,16 @@ export class RootImages {
     }
     const stat = await fs.stat(image);
     return { path: image, identity: `${path.basename(image)}@${Math.round(stat.mtimeMs)}` };
+  }
+
+  /** The supervisor binary's SHA-256, read again only when its size or ctime moves (not on every create). */
+  private async supervisorDigest(): Promise<string> {
+    const stat = await fs.stat(this.supervisorBinary, { bigint: true });
+    const stamp = `${stat.ino}:${stat.size}:${stat.ctimeNs}`;
+    if (this.supervisorHash?.stamp !== stamp) {
+      this.supervisorHash = { stamp, sha256: createHash('sha256').update(await fs.readFile(this.supervisorBinary)).digest('hex') };
+    }
+    return this.supervisorHash.sha256;
   }
 
   private async build(layers: readonly string[], key: string, image: string): Promise<string> {
