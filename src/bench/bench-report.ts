@@ -29,6 +29,9 @@ export function formatReport(result: BenchResult): string {
     ...(result.gvisorResumeSkipped ? [['gVisor resume', '-', '-', '-', '-', '-', result.gvisorResumeSkipped]] : []),
     ...(result.snapshotTemplate ? [latencyRow('snapshot-started template, create→ready', result.snapshotTemplate.restored), latencyRow('same template cold, create→ready', result.snapshotTemplate.cold)] : []),
     ...(result.snapshotTemplateSkipped ? [['snapshot-started template', '-', '-', '-', '-', '-', result.snapshotTemplateSkipped]] : []),
+    ...(result.microvmSkipped ? [['microVM create→first output', '-', '-', '-', '-', '-', result.microvmSkipped]] : []),
+    ...(result.microvm ? [latencyRow('microVM create→first output, pool hit', result.microvm.poolHit), latencyRow('microVM create→first output, restore', result.microvm.restore)] : []),
+    ...(result.microvm ? [result.microvm.boot ? latencyRow('microVM create→first output, boot', result.microvm.boot) : ['microVM create→first output, boot', '-', '-', '-', '-', '-', result.microvm.bootSkipped ?? '']] : []),
     ...result.floors.map((floor) => (floor.latency ? latencyRow(`floor: ${floor.command}`, floor.latency) : [`floor: ${floor.name}`, '-', '-', '-', '-', '-', floor.skipped ?? ''])),
   ];
   out.push(formatTable(['scenario (ms)', 'runs', 'p50', 'p95', 'p99', 'max', 'note'], rows));
@@ -42,6 +45,10 @@ export function formatReport(result: BenchResult): string {
       result.ramp.steps.map((step) => [String(step.concurrency), String(step.creates), step.createsPerSecond.toFixed(1), ms(step.latency.p50Ms), ms(step.latency.p99Ms)]),
     ));
     out.push(`ramp: ${result.ramp.stoppedAt}`);
+  }
+  if (result.microvm) {
+    const d = result.microvm.density;
+    out.push(`microVM: accelerator ${result.microvm.accelerator}; ${d.sandboxes} idle restored guests, PSS per guest mean ${(d.meanPssKiB / 1024).toFixed(2)} MiB, p50 ${(d.p50PssKiB / 1024).toFixed(2)} MiB, max ${(d.maxPssKiB / 1024).toFixed(2)} MiB (cgroup charge mean ${(d.meanCgroupMemoryKiB / 1024).toFixed(2)} MiB)`);
   }
   if (result.density) {
     const d = result.density;

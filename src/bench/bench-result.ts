@@ -50,6 +50,16 @@ export interface BenchResult {
   /** create→ready of an initialising template restored from its memory snapshot, and of the same template started cold. */
   snapshotTemplate?: { restored: LatencySummary; cold: LatencySummary } | undefined;
   snapshotTemplateSkipped?: string | undefined;
+  /** microVM create→first output: pool hit, restore from the template snapshot, boot; idle restored guests' PSS; accelerator. */
+  microvm?: {
+    poolHit: LatencySummary;
+    restore: LatencySummary;
+    boot: LatencySummary | undefined;
+    bootSkipped: string | undefined;
+    density: DensityResult;
+    accelerator: string;
+  } | undefined;
+  microvmSkipped?: string | undefined;
   floors: FloorResult[];
   /** Hearth's p50 divided by each floor's p50, for pool hit and cold start. */
   ratios: Array<{ floor: string; poolHitToFloor: number | undefined; coldToFloor: number | undefined }>;

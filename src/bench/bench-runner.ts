@@ -8,12 +8,13 @@ import { measureDensity } from './density-scenario.js';
 import { measureFloors } from './floor-scenarios.js';
 import { measureGvisor } from './gvisor-scenarios.js';
 import { measureResume, measureSnapshotTemplate } from './snapshot-scenarios.js';
+import { measureMicrovm } from './microvm-scenarios.js';
 import { summarize } from './latency-stats.js';
 import { machineInfo } from './machine-info.js';
 import { runRamp } from './ramp-scenario.js';
 
-export type ScenarioName = 'pool' | 'cold' | 'exec' | 'ramp' | 'density' | 'gvisor' | 'resume' | 'snapshot' | 'floors';
-export const ALL_SCENARIOS: readonly ScenarioName[] = ['pool', 'cold', 'exec', 'ramp', 'density', 'gvisor', 'resume', 'snapshot', 'floors'];
+export type ScenarioName = 'pool' | 'cold' | 'exec' | 'ramp' | 'density' | 'gvisor' | 'resume' | 'snapshot' | 'microvm' | 'floors';
+export const ALL_SCENARIOS: readonly ScenarioName[] = ['pool', 'cold', 'exec', 'ramp', 'density', 'gvisor', 'resume', 'snapshot', 'microvm', 'floors'];
 
 export interface BenchOptions {
   client: ApiClientOptions;
@@ -23,6 +24,9 @@ export interface BenchOptions {
   /** An initialising template labelled hearth.snapshot=true, and the same without the label, for the snapshot scenario. */
   snapshotTemplateId: string;
   snapshotColdTemplateId: string;
+  /** Templates labelled hearth.backend=microvm (and, for boots, hearth.microvm.snapshot=off). */
+  microvmTemplateId: string;
+  microvmBootTemplateId: string;
   runs: number;
   warmup: number;
   rampLevels: number[];
@@ -108,6 +112,23 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         samples['snapshotTemplateRestored'] = snapshot.restored;
         samples['snapshotTemplateCold'] = snapshot.cold;
         result.snapshotTemplate = { restored: summarize(snapshot.restored), cold: summarize(snapshot.cold) };
+      }
+    }
+    if (wants('microvm')) {
+      const microvm = await measureMicrovm(context, options.microvmTemplateId, options.microvmBootTemplateId, Math.min(options.densitySandboxes, 10));
+      if (typeof microvm === 'string') result.microvmSkipped = microvm;
+      else {
+        samples['microvmPoolHit'] = microvm.poolHit;
+        samples['microvmRestore'] = microvm.restore;
+        if (typeof microvm.boot !== 'string') samples['microvmBoot'] = microvm.boot;
+        result.microvm = {
+          poolHit: summarize(microvm.poolHit),
+          restore: summarize(microvm.restore),
+          boot: typeof microvm.boot === 'string' ? undefined : summarize(microvm.boot),
+          bootSkipped: typeof microvm.boot === 'string' ? microvm.boot : undefined,
+          density: microvm.density,
+          accelerator: microvm.accelerator,
+        };
       }
     }
     if (wants('floors')) {

@@ -7,8 +7,8 @@ import { formatReport } from '../bench/bench-report.js';
 import { ALL_SCENARIOS, runBench, type ScenarioName } from '../bench/bench-runner.js';
 import { apiClientOptions, apiRequest } from './api-client.js';
 
-const HELP = `usage: hearth bench [--runs 200] [--warmup 10] [--ramp 1,10,50] [--density 100] [--only pool,cold,exec,ramp,density,gvisor,resume,snapshot,floors]
-                    [--template base] [--gvisor-template base-gvisor] [--snapshot-template warm-python] [--snapshot-cold-template warm-python-cold] [--out bench-results] [--quick] [--drop-caches] [--url URL] [--api-key KEY]
+const HELP = `usage: hearth bench [--runs 200] [--warmup 10] [--ramp 1,10,50] [--density 100] [--only pool,cold,exec,ramp,density,gvisor,resume,snapshot,microvm,floors]
+                    [--template base] [--gvisor-template base-gvisor] [--snapshot-template warm-python] [--snapshot-cold-template warm-python-cold] [--microvm-template base-microvm] [--microvm-boot-template base-microvm-boot] [--out bench-results] [--quick] [--drop-caches] [--url URL] [--api-key KEY]
 
 Measures a running server through the real e2b SDK on loopback: create→first output for pool hits and
 cold starts (also of a gVisor template), exec round trip, a concurrency ramp, idle memory per sandbox, and the bwrap/runsc floors.
@@ -34,6 +34,8 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
       'gvisor-template': { type: 'string', default: 'base-gvisor' },
       'snapshot-template': { type: 'string', default: 'warm-python' },
       'snapshot-cold-template': { type: 'string', default: 'warm-python-cold' },
+      'microvm-template': { type: 'string', default: 'base-microvm' },
+      'microvm-boot-template': { type: 'string', default: 'base-microvm-boot' },
       template: { type: 'string', default: 'base' },
       out: { type: 'string', default: 'bench-results' },
       quick: { type: 'boolean', default: false },
@@ -68,6 +70,8 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
     gvisorTemplateId: values['gvisor-template'],
     snapshotTemplateId: values['snapshot-template'],
     snapshotColdTemplateId: values['snapshot-cold-template'],
+    microvmTemplateId: values['microvm-template'],
+    microvmBootTemplateId: values['microvm-boot-template'],
     runs: positiveInt(values.runs ?? (quick ? '10' : '200'), '--runs'),
     warmup: positiveInt(values.warmup ?? (quick ? '2' : '10'), '--warmup'),
     rampLevels,
