@@ -40,6 +40,15 @@ export class SandboxPauseService {
     return next;
   }
 
+  /**
+   * Like pausedRecord, after any pause or resume of the sandbox in progress has finished: while one runs, the
+   * sandbox is neither live nor recorded as paused.
+   */
+  async settledPausedRecord(sandboxId: string): Promise<SandboxRecord | undefined> {
+    await this.inFlight.get(sandboxId);
+    return this.pausedRecord(sandboxId);
+  }
+
   /** A paused sandbox's record, or undefined when the sandbox is not paused. */
   async pausedRecord(sandboxId: string): Promise<SandboxRecord | undefined> {
     const record = await this.store.getSandbox(sandboxId);

@@ -36,7 +36,7 @@ export function registerPauseRoutes(router: Router, services: PauseRouteServices
     const body = asObject(await readJson(request, config.maxJsonBodyBytes), 'request body');
     memoryFlag(body);
     const timeoutMs = timeoutSeconds(body['timeout'], 'timeout') || config.defaultTimeoutMs;
-    if (alreadyRunning === 'connect' && !(await pauses.pausedRecord(id(params)))) {
+    if (alreadyRunning === 'connect' && !(await pauses.settledPausedRecord(id(params)))) {
       const record = await sandboxes.connect({ kind: 'connect', sandboxId: id(params), timeoutMs: timeoutSeconds(body['timeout'], 'timeout') });
       sendJson(response, 200, createdSandboxView(record, config.sandboxDomain));
       return;
@@ -49,12 +49,12 @@ export function registerPauseRoutes(router: Router, services: PauseRouteServices
   router.add('POST', '/v2/sandboxes/:sandboxID/connect', resume('connect'));
 
   router.add('GET', '/sandboxes/:sandboxID', async ({ response, params }) => {
-    const record = (await pauses.pausedRecord(id(params))) ?? sandboxes.get(id(params));
+    const record = (await pauses.settledPausedRecord(id(params))) ?? sandboxes.get(id(params));
     sendJson(response, 200, sandboxDetailView(record, config.sandboxDomain));
   });
 
   router.add('DELETE', '/sandboxes/:sandboxID', async ({ response, params }) => {
-    if (await pauses.pausedRecord(id(params))) await pauses.killPaused(id(params), 'killed by request');
+    if (await pauses.settledPausedRecord(id(params))) await pauses.killPaused(id(params), 'killed by request');
     else await sandboxes.kill(id(params), 'killed by request');
     sendEmpty(response, 204);
   });
