@@ -26,6 +26,12 @@ export interface SupervisorClientOptions {
   connectTimeoutMs: number;
 }
 
+/** How long one connection waits for its HELLO answer before a new connection tries again. */
+const HELLO_ATTEMPT_MS = 1_000;
+
+/** One connection's HELLO went unanswered (internal: connect retries, then reports SandboxUnavailableError). */
+class HelloTimeoutError extends Error {}
+
 export class SupervisorClient {
   private socket: net.Socket | undefined;
   private readonly decoder = new FrameDecoder();
@@ -39,20 +45,37 @@ export class SupervisorClient {
 
   private constructor(private readonly options: SupervisorClientOptions) {}
 
-  /** Connects, performs the generation handshake and returns a ready client. */
+  /**
+   * Connects, performs the generation handshake and returns a ready client. An unanswered HELLO is sent again on
+   * a new connection every HELLO_ATTEMPT_MS until connectTimeoutMs: a microVM guest hears of connects and closes
+   * out of band (virtio-serial's control queue), and a close it learns of late can cost the next connection's
+   * first answer; a fresh connection always gets one.
+   */
   static async connect(options: SupervisorClientOptions): Promise<SupervisorClient> {
-    const client = new SupervisorClient(options);
-    await client.open();
-    return client;
+    const deadline = Date.now() + options.connectTimeoutMs;
+    for (;;) {
+      const client = new SupervisorClient(options);
+      const attemptMs = Math.max(1, Math.min(HELLO_ATTEMPT_MS, deadline - Date.now()));
+      try {
+        await client.open(attemptMs);
+        return client;
+      } catch (error) {
+        if (!(error instanceof HelloTimeoutError) || Date.now() >= deadline) {
+          throw error instanceof HelloTimeoutError
+            ? new SandboxUnavailableError(`supervisor at ${options.socketPath} did not answer within ${options.connectTimeoutMs} ms`)
+            : error;
+        }
+      }
+    }
   }
 
-  private open(): Promise<void> {
+  private open(attemptMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
       const socket = net.connect(this.options.socketPath);
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new SandboxUnavailableError(`supervisor at ${this.options.socketPath} did not answer within ${this.options.connectTimeoutMs} ms`));
-      }, this.options.connectTimeoutMs);
+        reject(new HelloTimeoutError());
+      }, attemptMs);
       socket.setNoDelay(true);
       socket.once('error', (error) => {
         clearTimeout(timer);
