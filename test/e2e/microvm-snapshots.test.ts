@@ -36,7 +36,7 @@ async function sha256(file: string): Promise<string> {
 }
 
 describe('microvm memory snapshots', { skip: unavailable ?? false }, () => {
-  const template = { id: 'base', layers: [layer ?? ''], config: {} } as unknown as TemplateRecord;
+  const template = { id: 'base', layers: [layer ?? ''], config: { labels: {} } } as unknown as TemplateRecord;
   const workDir = path.join(os.tmpdir(), `hearth-microvm-test-${process.pid}`);
   const cgroupParent = `hearth-test/microvm-${process.pid}`;
   const backend = new MicrovmBackend({

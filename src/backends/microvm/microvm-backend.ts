@@ -125,7 +125,7 @@ export class MicrovmBackend implements Backend {
 
   async start(spec: SandboxSpec): Promise<StartedSandbox> {
     const { identity, paths: snapshot, rootImage, shape } = await this.snapshotFor(spec);
-    const restorable = this.options.snapshots && !spec.upperDir && spec.network !== 'host' && spec.template.config.labels[SNAPSHOT_LABEL] !== 'off';
+    const restorable = this.options.snapshots && !spec.upperDir && spec.network !== 'host' && (spec.template.config.labels as Record<string, string> | undefined)?.[SNAPSHOT_LABEL] !== 'off';
     if (restorable) await this.snapshots.ensure(snapshot, spec, shape, rootImage.path, identity);
     const useSnapshot = restorable && (await fs.stat(snapshot.header).then(() => true, () => false));
     if (useSnapshot) await checkSnapshot(snapshot, identity, this.verifiedSnapshots);
