@@ -103,6 +103,11 @@ int guest_init_main(void)
     if (mount("overlay", MERGED_DIR, "overlay", 0, "lowerdir=/,upperdir=" RW_DIR "/upper,workdir=" RW_DIR "/work") < 0)
         die("mount overlay");
     mount_or_die("proc", MERGED_DIR "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    /* /proc/sys read-only, as in a container: the guest kernel is the sandbox's own, but its settings are the
+     * host's to make (uid 0 may write net sysctls without CAP_NET_ADMIN); no sandbox process can remount it */
+    if (mount(MERGED_DIR "/proc/sys", MERGED_DIR "/proc/sys", NULL, MS_BIND, NULL) < 0 ||
+        mount(NULL, MERGED_DIR "/proc/sys", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        die("read-only /proc/sys");
     mount_or_die("sysfs", MERGED_DIR "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
     mount_or_die("devtmpfs", MERGED_DIR "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
     mount_or_die("devpts", MERGED_DIR "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "ptmxmode=0666,mode=0620,gid=5");
