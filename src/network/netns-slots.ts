@@ -55,7 +55,10 @@ export class NetnsSlots {
 
   /** Gives back the slot of a sandbox whose processes are all gone; nothing of it is left to clean inside. */
   release(slot: NetnsSlot): void {
-    if (this.closed) return;
+    if (this.closed) {
+      void this.remove(slot.index);
+      return;
+    }
     if (this.free.length < this.spareTarget * 4) this.free.push(slot);
     else void this.remove(slot.index);
   }
@@ -111,12 +114,17 @@ export class NetnsSlots {
     this.allocated.delete(index);
   }
 
-  /** Deletes the spare namespaces (the veths go with them); used when the whole network is torn down. */
+  /** Deletes every namespace of this bridge (the veths go with them); used when the whole network is torn down, after every sandbox is gone. */
   async removeSpares(): Promise<void> {
     this.closed = true;
     await this.refilling;
     const spares = this.free.splice(0);
     await Promise.all(spares.map((slot) => this.remove(slot.index)));
+    // and any namespace of this bridge still left (one being prepared for a start that lost the race with shutdown)
+    for (const name of await fs.readdir(NETNS_DIR).catch(() => [] as string[])) {
+      const index = slotIndexOfNamespace(this.layout, name);
+      if (index !== undefined) await this.remove(index);
+    }
     this.shell.close();
   }
 

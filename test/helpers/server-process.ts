@@ -123,9 +123,10 @@ export async function startServer(options: { dataDir?: string; port?: number; en
         throw new Error(`server left ${leaked.length} sandbox(es) running: ${leaked.join(', ')}`);
       }
       const bridge = networkEnv(dataDir)['HEARTH_BRIDGE'] ?? '';
-      if (existsSync(`/sys/class/net/${bridge}`)) {
+      const namespaces = existsSync('/run/netns') ? readdirSync('/run/netns').filter((name) => name.startsWith(`${bridge}-`)) : [];
+      if (existsSync(`/sys/class/net/${bridge}`) || namespaces.length > 0) {
         process.stderr.write(`server output:\n${output}\nreaper output:\n${reaperOutput}\n`);
-        throw new Error(`server left its sandbox bridge ${bridge} behind`);
+        throw new Error(`server left its sandbox bridge ${bridge} or network namespaces behind: ${namespaces.join(', ')}`);
       }
       removeCgroupParent(cgroupParent);
       unmountSandboxDisk(dataDir);
