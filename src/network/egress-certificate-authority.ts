@@ -1,23 +1,15 @@
 // The certificate authority the egress proxy uses to read HTTPS requests to hosts with header rules (and only
 // those): sandboxes trust it, the proxy issues a short-lived certificate per such host. Made with the host's
 // openssl on first start and kept beside the secrets key.
-import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { BackendMisconfiguredError, InternalError } from '../errors/hearth-error.js';
+import { InternalError } from '../errors/hearth-error.js';
+import { runHostCommand } from './host-command.js';
 
 const LEAF_VALIDITY_DAYS = 30;
 
 function openssl(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('openssl', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', (error) => reject(new BackendMisconfiguredError(`cannot run openssl (install the Debian package openssl): ${error.message}`, { cause: error })));
-    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new InternalError(`openssl ${args[0]} failed: ${stderr.trim()}`))));
-  });
+  return runHostCommand('openssl', args);
 }
 
 export interface LeafCertificate {

@@ -2,8 +2,8 @@
 // how the host reaches it). Before a checkpoint the supervisor is told to close it (SIGUSR1, sent by the
 // sentry so no sandbox process can fake it); after a restore, or once a fork's checkpoint is taken, to listen
 // again (SIGUSR2).
+import { acceptsConnections } from '../../supervisor/socket-probe.js';
 import { promises as fs } from 'node:fs';
-import net from 'node:net';
 import { InternalError } from '../../errors/hearth-error.js';
 import { runsc, type RunscOptions } from './runsc-command.js';
 
@@ -42,14 +42,7 @@ export async function reopenSupervisor(options: RunscOptions, sandboxId: string,
 export async function waitForListener(socketPath: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const connected = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(socketPath);
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
+    const connected = await acceptsConnections(socketPath);
     if (connected) return;
     if (Date.now() > deadline) throw new InternalError(`the gVisor sandbox's supervisor did not listen on ${socketPath} within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
