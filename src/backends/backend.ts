@@ -51,6 +51,8 @@ export type SandboxRuntime = Record<string, unknown>;
 export interface StartedSandbox {
   runtime: SandboxRuntime;
   endpoint: SupervisorEndpoint;
+  /** The template's start command already runs and its ready check passed (restored from a snapshot taken after them). */
+  templateServicesRunning?: boolean;
 }
 
 /** A checkpoint of a running sandbox's memory and files that new sandboxes start from (fork, snapshot-started templates). */

@@ -18,6 +18,7 @@ import { Fields } from '../supervisor/frame-codec.js';
 import { FieldTag } from '../supervisor/protocol.js';
 import { SupervisorClient } from '../supervisor/supervisor-client.js';
 import { runToExit } from '../supervisor/run-to-exit.js';
+import { startTemplateServices } from '../supervisor/template-services.js';
 import type { ConnectSandboxCommand, CreateSandboxCommand, ListSandboxesCommand, SetTimeoutCommand } from './commands.js';
 import { newAccessToken, newSandboxId } from './ids.js';
 import { toolFiles, type ToolDefinition } from './tool-definitions.js';
@@ -61,25 +62,6 @@ export const SANDBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 const TRUST_STORE_ENV = { SSL_CERT_FILE: CA_BUNDLE_PATH, REQUESTS_CA_BUNDLE: CA_BUNDLE_PATH, NODE_EXTRA_CA_CERTS: CA_BUNDLE_PATH };
 
 const WARM_UP_TIMEOUT_MS = 5000;
-const READY_TIMEOUT_MS = 60_000;
-const READY_POLL_MS = 100;
-
-/**
- * A template's start command runs in the background as the template's user; create returns only once the
- * ready check exits 0 (so pooled sandboxes have passed it before they are frozen).
- */
-async function startTemplateServices(client: SupervisorClient, template: TemplateRecord): Promise<void> {
-  const { startCmd, readyCmd, user, workdir } = template.config;
-  const command = (text: string): Fields => new Fields().addAll(FieldTag.arg, ['/bin/bash', '-l', '-c', text]).add(FieldTag.user, user).add(FieldTag.cwd, workdir);
-  if (startCmd) await client.spawn(command(startCmd).add(FieldTag.tag, 'hearth-start-command'), () => undefined);
-  if (!readyCmd) return;
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    if ((await runToExit(client, command(readyCmd))) === 0) return;
-    if (Date.now() > deadline) throw new SandboxUnavailableError(`template ${template.id}: ready check \`${readyCmd}\` did not pass within ${READY_TIMEOUT_MS / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
-  }
-}
 
 /**
  * Runs what the first command of a claimed sandbox would run (a login bash as `user`), so its
@@ -240,7 +222,8 @@ export class SandboxService {
       runtime = started.runtime;
       const connect = (): Promise<SupervisorClient> => SupervisorClient.connect({ socketPath: started.endpoint.socketPath, connectTimeoutMs: SUPERVISOR_CONNECT_TIMEOUT_MS });
       let client = await connect();
-      if (!from) await startTemplateServices(client, template);
+      // a backend restoring its own template snapshot brings the services up already running
+      if (!from && !started.templateServicesRunning) await startTemplateServices(client, template);
       if (!from && (await this.snapshotHooks?.afterColdStart(template, record.backend, runtime))) {
         client.close();
         client = await connect();

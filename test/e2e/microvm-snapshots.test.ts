@@ -1,5 +1,6 @@
 // microVM memory snapshots, on the backend directly: restored clones get their own randomness and hostname, the
-// snapshot files are never written by restores, and a corrupt or foreign snapshot is refused.
+// snapshot files are never written by restores, and a corrupt or foreign snapshot is refused; pause/resume keeps
+// processes, memory and files, and forks are independent of their source and of each other.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, promises as fs, readdirSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { DEFAULT_MICROVM_DIR } from '../../src/backends/microvm/microvm-options.
 import { checkSnapshot, snapshotPaths } from '../../src/backends/microvm/memory-snapshots.js';
 import { findQemu } from '../../src/backends/microvm/qemu-host-check.js';
 import { SnapshotInvalidError, type SnapshotIdentity } from '../../src/backends/microvm/snapshot-header.js';
+import { SnapshotInvalidError as CheckedSnapshotError } from '../../src/errors/snapshot-errors.js';
 import type { TemplateRecord } from '../../src/store/store.js';
 import { Fields } from '../../src/supervisor/frame-codec.js';
 import { FieldTag } from '../../src/supervisor/protocol.js';
@@ -121,5 +123,70 @@ describe('microvm memory snapshots', { skip: unavailable ?? false }, () => {
     await assert.rejects(checkSnapshot(copy, identity, new Set()), SnapshotInvalidError);
     await fs.writeFile(copy.header, Buffer.from('not a snapshot'));
     await assert.rejects(checkSnapshot(copy, identity, new Set()), /bad magic/);
+  });
+
+  /** A background process whose pid, start time and in-memory (tmpfs) state must survive; a file on the disk too. */
+  const MARK = 'pid=$(cat /dev/shm/pid); echo "$pid $(cut -d" " -f22 /proc/$pid/stat) $(cat /dev/shm/secret) $(cat /home/user/file)"';
+
+  test('pause frees the guest and resume brings back the same processes, memory and files', async () => {
+    const sandbox = await backend.start(spec(`mvp${process.pid}`));
+    started.push(sandbox);
+    await run(sandbox, 'sleep 10000 >/dev/null 2>&1 & echo $! > /dev/shm/pid; cat /proc/sys/kernel/random/uuid > /dev/shm/secret; echo on-disk > /home/user/file; sync');
+    const before = await run(sandbox, MARK);
+    assert.match(before, /^\d+ \d+ [0-9a-f-]{36} on-disk\n$/);
+    let runtime = sandbox.runtime;
+    for (let cycle = 0; cycle < 3; cycle++) {
+      runtime = await backend.pause(runtime);
+      sandbox.runtime = runtime;
+      assert.equal(await backend.isAlive(runtime), false, 'no QEMU runs while paused');
+      assert.ok(existsSync(path.join(String(runtime['dir']), 'paused', 'header')));
+      runtime = await backend.resume(runtime);
+      sandbox.runtime = runtime;
+      assert.equal(await backend.isAlive(runtime), true);
+      assert.equal(await run(sandbox, MARK), before, `cycle ${cycle}: same process, memory and file`);
+    }
+    await run(sandbox, 'echo after > /home/user/file2');
+    assert.equal(await run(sandbox, 'cat /home/user/file2'), 'after\n');
+  });
+
+  test('a corrupt pause image is refused and the sandbox stays paused, whole', async () => {
+    const sandbox = await backend.start(spec(`mvq${process.pid}`));
+    started.push(sandbox);
+    await run(sandbox, 'echo kept > /home/user/file; sync');
+    const paused = await backend.pause(sandbox.runtime);
+    sandbox.runtime = paused;
+    const state = path.join(String(paused['dir']), 'paused', 'state');
+    const original = await fs.readFile(state);
+    const bad = Buffer.from(original);
+    bad[Math.floor(bad.length / 2)] = (bad[Math.floor(bad.length / 2)] ?? 0) ^ 0xff;
+    await fs.writeFile(state, bad);
+    await assert.rejects(backend.resume(paused), CheckedSnapshotError);
+    assert.equal(await backend.isAlive(paused), false);
+    await fs.writeFile(state, original);
+    sandbox.runtime = await backend.resume(paused);
+    assert.equal(await run(sandbox, 'cat /home/user/file'), 'kept\n');
+  });
+
+  test('forks continue from the source and are independent of it and of each other', async () => {
+    const source = await backend.start(spec(`mvs${process.pid}`));
+    started.push(source);
+    await run(source, 'sleep 10000 >/dev/null 2>&1 & echo $! > /dev/shm/pid; cat /proc/sys/kernel/random/uuid > /dev/shm/secret; echo on-disk > /home/user/file; sync');
+    const mark = await run(source, MARK);
+    const image = path.join(workDir, 'fork-image');
+    const snapshot = await backend.snapshot(source.runtime, image);
+    assert.equal(await backend.isAlive(source.runtime), true, 'the source runs on');
+    const forkA = await backend.restore(spec(`mvt${process.pid}`), snapshot);
+    started.push(forkA);
+    const forkB = await backend.restore(spec(`mvu${process.pid}`), snapshot);
+    started.push(forkB);
+    for (const sandbox of [source, forkA, forkB]) assert.equal(await run(sandbox, MARK), mark);
+    assert.equal(await run(forkA, 'hostname'), `mvt${process.pid}\n`);
+    assert.notEqual(await run(forkA, 'cat /proc/sys/kernel/random/uuid'), await run(forkB, 'cat /proc/sys/kernel/random/uuid'));
+    await run(forkA, 'echo fork-a > /home/user/file; echo a > /dev/shm/secret');
+    await run(source, 'echo source > /home/user/file');
+    assert.equal(await run(forkB, 'cat /home/user/file /dev/shm/secret'), `on-disk\n${mark.split(' ')[2]}\n`);
+    assert.equal(await run(forkA, 'cat /home/user/file'), 'fork-a\n');
+    assert.equal(await run(source, 'cat /home/user/file'), 'source\n');
+    await assert.rejects(backend.restore({ ...spec(`mvv${process.pid}`), template: { ...template, config: { ...template.config, startCmd: 'sleep 1' } } }, snapshot), CheckedSnapshotError, 'a fork image of another template is refused');
   });
 });

@@ -18,8 +18,10 @@ export interface GuestNetworkIdentity {
 }
 
 export interface GuestIdentity {
-  hostname: string;
-  baseEnv: Record<string, string>;
+  /** Absent: unchanged (a resumed guest keeps its own). */
+  hostname?: string;
+  /** Absent or empty: unchanged. */
+  baseEnv?: Record<string, string>;
   network?: GuestNetworkIdentity;
   /** no_new_privs for every process of the sandbox (set on PID 1, which only the guest's next boot clears). */
   noNewPrivileges?: boolean;
@@ -28,9 +30,10 @@ export interface GuestIdentity {
 export async function identifyGuest(channelSocket: string, identity: GuestIdentity, connectTimeoutMs: number): Promise<void> {
   const client = await SupervisorClient.connect({ socketPath: channelSocket, connectTimeoutMs });
   try {
-    const fields = new Fields()
-      .add(FieldTag.name, identity.hostname)
-      .addAll(FieldTag.env, Object.entries(identity.baseEnv).map(([key, value]) => `${key}=${value}`))
+    const fields = new Fields();
+    if (identity.hostname !== undefined) fields.add(FieldTag.name, identity.hostname);
+    fields
+      .addAll(FieldTag.env, Object.entries(identity.baseEnv ?? {}).map(([key, value]) => `${key}=${value}`))
       .add(FieldTag.data, randomBytes(ENTROPY_BYTES))
       .add(FieldTag.mtimeNs, BigInt(Date.now()) * 1_000_000n);
     if (identity.noNewPrivileges) fields.add(FieldTag.noNewPrivileges, 1);

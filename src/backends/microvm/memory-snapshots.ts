@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { TemplateRecord } from '../../store/store.js';
 import { DEVICE_LAYOUT, type MachineShape } from './qemu-command.js';
 import { withQmp, type QmpClient } from './qmp-client.js';
-import { decodeHeader, describeFile, encodeHeader, verifyFile, type SnapshotHeader, type SnapshotIdentity } from './snapshot-header.js';
+import { decodeHeader, describeFile, encodeHeader, SnapshotInvalidError, verifyFile, type SnapshotHeader, type SnapshotIdentity } from './snapshot-header.js';
 
 export interface SnapshotPaths {
   dir: string;
@@ -36,7 +36,9 @@ export interface SnapshotFor {
 
 /** The identity a template's snapshot must carry: its layers, the kernel, the root image build, disk, network device and machine shape. */
 export function snapshotIdentity(of: SnapshotFor): SnapshotIdentity {
-  const template = createHash('sha256').update(JSON.stringify(of.template.layers)).digest('hex').slice(0, 20);
+  // the start command runs before the snapshot is taken: what it ran with is part of what the snapshot holds
+  const { startCmd, readyCmd, env, user, workdir } = of.template.config;
+  const template = createHash('sha256').update(JSON.stringify([of.template.layers, startCmd ?? null, readyCmd ?? null, env, user, workdir])).digest('hex').slice(0, 20);
   return { backend: 'microvm', kernel: of.kernel, template, rootImage: of.rootImage, diskMiB: of.diskMiB, network: of.network, devices: DEVICE_LAYOUT, shape: of.shape };
 }
 
@@ -92,7 +94,7 @@ async function waitForMigration(qmp: QmpClient, status: () => Promise<string | u
 
 export async function writeSnapshotHeader(paths: SnapshotPaths, identity: SnapshotIdentity): Promise<void> {
   const [ram, state, disk] = await Promise.all([describeFile(paths.ram), describeFile(paths.state), describeFile(paths.disk)]);
-  const header: SnapshotHeader = { ...identity, files: { ram, state, disk }, takenAtMs: Date.now() };
+  const header: SnapshotHeader = { ...identity, kind: 'template', files: { ram, state, disk }, takenAtMs: Date.now() };
   await fs.writeFile(paths.header, encodeHeader(header));
 }
 
@@ -107,6 +109,7 @@ export async function checkSnapshot(paths: SnapshotPaths, identity: SnapshotIden
   const marker = path.join(paths.dir, 'verified');
   const stamp = await fileStamps([paths.header, paths.ram, paths.disk]);
   const full = !verified.has(paths.dir) && (await fs.readFile(marker, 'utf8').catch(() => '')) !== stamp;
+  if (header.kind !== undefined && header.kind !== 'template') throw new SnapshotInvalidError(`a ${header.kind} image, not a template snapshot`);
   await Promise.all([
     verifyFile(paths.state, header.files.state, 'device state', true),
     verifyFile(paths.ram, header.files.ram, 'RAM', full),
@@ -122,6 +125,6 @@ async function fileStamps(files: readonly string[]): Promise<string> {
   return JSON.stringify(stats.map((stat) => (stat ? [String(stat.dev), String(stat.ino), String(stat.size), String(stat.ctimeNs)] : null)));
 }
 
-function shellQuote(value: string): string {
+export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InternalError, UnsupportedError } from '../../errors/hearth-error.js';
-import type { Backend, BackendCapabilities, ResourceUsage, SandboxRuntime, SandboxSpec, StartedSandbox, SupervisorEndpoint } from '../backend.js';
+import type { Backend, BackendCapabilities, ResourceUsage, SandboxRuntime, SandboxSnapshot, SandboxSpec, StartedSandbox, SupervisorEndpoint } from '../backend.js';
 import { cgroupPath, cgroupPids, createSandboxCgroups, readUsage, removeSandboxCgroups, SANDBOX_CONTROLLERS, setFrozen, availableControllers } from '../namespaces/cgroup-v1.js';
 import { isSameProcess, processStartTicks } from '../namespaces/process-identity.js';
 import { findGuestKernel, type GuestKernel } from './guest-kernel.js';
@@ -14,7 +14,8 @@ import { identifyGuest, type GuestNetworkIdentity } from './guest-identity.js';
 import { GuestNetworks } from './guest-network.js';
 import { sendTools } from './guest-tools.js';
 import { IncomingPool, type IncomingGuest } from './incoming-pool.js';
-import { asMicrovmRuntime, type MicrovmRuntime } from './microvm-runtime.js';
+import { continueGuest, checkGuestImage, guestImagePaths, loadWholeGuest, saveWholeGuest, writeImageHeader } from './guest-images.js';
+import { asMicrovmRuntime, type GuestLimits, type MicrovmRuntime } from './microvm-runtime.js';
 import { checkSnapshot, prepareIncoming, snapshotIdentity, snapshotKey, snapshotPaths, startIncoming, waitUntilRunning, type SnapshotPaths } from './memory-snapshots.js';
 import { qemuArgs, type MachineShape, type QemuLaunch } from './qemu-command.js';
 import { checkMicrovmHost, findQemu, probeKvm, type Accelerator } from './qemu-host-check.js';
@@ -50,6 +51,12 @@ const MIN_GUEST_MEMORY_MIB = 128;
 const KVM_PROBE_TIMEOUT_MS = 5_000;
 const QMP_READY_TIMEOUT_MS = 10_000;
 const CONTROL_TIMEOUT_MS = 10_000;
+const SAVE_TIMEOUT_MS = 120_000;
+/** Under the sandboxes directory: pre-spawned QEMUs waiting for a restore, and the links restored guests leave behind. */
+const INCOMING_DIR = '.incoming';
+const DISK_FILE = 'disk.ext4';
+/** Inside a paused sandbox's directory: its memory image. */
+const PAUSED_IMAGE_DIR = 'paused';
 /** `LABEL hearth.microvm.snapshot=off`: the template's sandboxes always boot (the bench's boot scenario, or guests that must not be clones). */
 export const SNAPSHOT_LABEL = 'hearth.microvm.snapshot';
 
@@ -59,6 +66,10 @@ export function machineShape(spec: Pick<SandboxSpec, 'cpuCount' | 'memoryMiB' | 
     guestMemoryMiB: Math.max(MIN_GUEST_MEMORY_MIB, spec.memoryMiB - QEMU_OVERHEAD_MIB),
     pidsLimit: spec.pidsLimit,
   };
+}
+
+function guestLimits(spec: GuestLimits): GuestLimits {
+  return { memoryMiB: spec.memoryMiB, pidsLimit: spec.pidsLimit, cpuCount: spec.cpuCount };
 }
 
 export class MicrovmBackend implements Backend {
@@ -95,7 +106,7 @@ export class MicrovmBackend implements Backend {
   }
 
   capabilities(): BackendCapabilities {
-    return { pause: false, snapshot: this.options.snapshots, fork: false, network: 'bridged', limits: { memory: true, pids: true, cpu: true, disk: true } };
+    return { pause: true, snapshot: true, fork: true, network: 'bridged', limits: { memory: true, pids: true, cpu: true, disk: true } };
   }
 
   async checkHost(): Promise<void> {
@@ -127,10 +138,25 @@ export class MicrovmBackend implements Backend {
     const { identity, paths: snapshot, rootImage, shape } = await this.snapshotFor(spec);
     const restorable = this.options.snapshots && !spec.upperDir && spec.network !== 'host' && (spec.template.config.labels as Record<string, string> | undefined)?.[SNAPSHOT_LABEL] !== 'off';
     if (restorable) await this.snapshots.ensure(snapshot, spec, shape, rootImage.path, identity);
-    const useSnapshot = restorable && (await fs.stat(snapshot.header).then(() => true, () => false));
-    if (useSnapshot) await checkSnapshot(snapshot, identity, this.verifiedSnapshots);
+    const useSnapshot = restorable && (await fs.stat(snapshot.header).then(() => true, () => false)) && (await this.usableSnapshot(snapshot, identity));
     const dir = path.join(this.options.sandboxesDir, spec.sandboxId);
-    return useSnapshot ? this.restoreInto(spec, dir, snapshot, rootImage.path, shape) : this.boot(spec, dir, rootImage.path, shape);
+    const started = useSnapshot ? await this.restoreInto(spec, dir, snapshot, rootImage.path, shape) : await this.boot(spec, dir, rootImage.path, shape);
+    const runtime: MicrovmRuntime = { ...asMicrovmRuntime(started.runtime), identity, templateId: spec.template.id, rootImagePath: rootImage.path, limits: guestLimits(spec) };
+    return { runtime: { ...runtime }, endpoint: started.endpoint, ...(useSnapshot ? { templateServicesRunning: true } : {}) };
+  }
+
+  /** A template snapshot that fails its checks is a cache entry gone bad: dropped (the next create takes a new one), and this sandbox boots. */
+  private async usableSnapshot(snapshot: SnapshotPaths, identity: SnapshotIdentity): Promise<boolean> {
+    try {
+      await checkSnapshot(snapshot, identity, this.verifiedSnapshots);
+      return true;
+    } catch (error) {
+      if (!(error instanceof SnapshotInvalidError)) throw error;
+      this.options.log(`microvm: dropping template snapshot ${snapshot.dir}: ${error.message}`);
+      this.verifiedSnapshots.delete(snapshot.dir);
+      await fs.rm(snapshot.dir, { recursive: true, force: true });
+      return false;
+    }
   }
 
   private async boot(spec: SandboxSpec, dir: string, rootImage: string, shape: MachineShape): Promise<StartedSandbox> {
@@ -156,14 +182,14 @@ export class MicrovmBackend implements Backend {
     let runtime: MicrovmRuntime | undefined;
     try {
       await fs.rename(guest.dir, dir);
-      // QEMU reopens its disk by the old path when the state has loaded (images stay inactive until then)
+      // QEMU reopens its disks by their old path when the state has loaded and again whenever it saves state
+      // (pause, fork): the old path stays a link to the sandbox's directory for the guest's life
       await fs.symlink(dir, guest.dir);
       await renameCgroups(this.options.cgroupParent, guest.cgroupName, spec.sandboxId);
       await fs.writeFile(path.join(dir, 'sandbox-id'), spec.sandboxId);
-      runtime = this.runtimeFor(spec.sandboxId, dir, guest.qemuPid, guest.startTicks, hit ? 'prespawned' : 'restore');
+      runtime = { ...this.runtimeFor(spec.sandboxId, dir, guest.qemuPid, guest.startTicks, hit ? 'prespawned' : 'restore'), aliasPath: guest.dir };
       await startIncoming(guest.qmp, snapshot.state);
-      const running = waitUntilRunning(guest.qmp).finally(() => fs.rm(guest.dir, { force: true }));
-      running.catch(() => undefined);
+      const running = waitUntilRunning(guest.qmp);
       const started = await this.identify(runtime, spec, running);
       return { runtime: { ...started }, endpoint: { socketPath: runtime.channelSocket } };
     } catch (error) {
@@ -194,8 +220,8 @@ export class MicrovmBackend implements Backend {
   /** A QEMU waiting for the snapshot's state: own directory (disk copy, sockets) and cgroups, named for no sandbox yet. */
   private async spawnIncoming(spec: SandboxSpec, snapshot: SnapshotPaths, rootImage: string, shape: MachineShape): Promise<IncomingGuest> {
     const name = `incoming-${randomBytes(6).toString('hex')}`;
-    const dir = path.join(this.options.sandboxesDir, name);
-    await fs.mkdir(dir, { mode: 0o700 });
+    const dir = path.join(this.options.sandboxesDir, INCOMING_DIR, name);
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     let runtime: MicrovmRuntime | undefined;
     try {
       const diskImage = path.join(dir, 'disk.ext4');
@@ -238,8 +264,8 @@ export class MicrovmBackend implements Backend {
     };
   }
 
-  private async spawn(id: string, dir: string, spec: SandboxSpec, launch: QemuLaunch): Promise<MicrovmRuntime> {
-    const procsFiles = await createSandboxCgroups(this.options.cgroupParent, id, { memoryMiB: spec.memoryMiB, pidsLimit: spec.pidsLimit, cpuCount: spec.cpuCount });
+  private async spawn(id: string, dir: string, limits: GuestLimits, launch: QemuLaunch): Promise<MicrovmRuntime> {
+    const procsFiles = await createSandboxCgroups(this.options.cgroupParent, id, { memoryMiB: limits.memoryMiB, pidsLimit: limits.pidsLimit, cpuCount: limits.cpuCount });
     const qemuPid = await spawnQemu(this.ready().qemu, qemuArgs(launch), procsFiles, path.join(dir, 'qemu.log'), launch.network);
     const startTicks = await processStartTicks(qemuPid);
     if (startTicks === undefined) throw new InternalError(`QEMU for ${id} exited at once: see ${path.join(dir, 'qemu.log')}`);
@@ -254,7 +280,8 @@ export class MicrovmBackend implements Backend {
     await this.cleanup(record.sandboxId, record.dir, record);
   }
 
-  private async cleanup(sandboxId: string, dir: string, runtime: MicrovmRuntime | undefined): Promise<void> {
+  /** Kills the guest's QEMU and frees its cgroups and network wiring; the directory goes too unless `keepDir` (a pause keeps disk and image). */
+  private async cleanup(sandboxId: string, dir: string, runtime: MicrovmRuntime | undefined, keepDir = false): Promise<void> {
     if (runtime && (await isSameProcess(runtime.qemuPid, runtime.startTicks))) {
       try {
         process.kill(runtime.qemuPid, 'SIGKILL');
@@ -265,6 +292,8 @@ export class MicrovmBackend implements Backend {
     await removeSandboxCgroups(this.options.cgroupParent, sandboxId, 5000);
     // the tap went with QEMU (the cgroup removal waited for it); the redirect on eth0 must go before the slot is reused
     if (runtime?.netnsPath) await this.networks.unplug(runtime.netnsPath);
+    if (runtime?.aliasPath) await fs.unlink(runtime.aliasPath).catch(() => undefined);
+    if (keepDir) return;
     const removal = fs
       .rm(dir, { recursive: true, force: true, maxRetries: 3 })
       .catch(() => undefined)
@@ -274,9 +303,18 @@ export class MicrovmBackend implements Backend {
 
   async reapOrphans(keepSandboxIds: ReadonlySet<string>): Promise<number> {
     let reaped = 0;
-    for (const name of await fs.readdir(this.options.sandboxesDir).catch(() => [] as string[])) {
-      if (keepSandboxIds.has(name)) continue;
-      const dir = path.join(this.options.sandboxesDir, name);
+    const incomingDir = path.join(this.options.sandboxesDir, INCOMING_DIR);
+    const candidates = [
+      ...(await fs.readdir(this.options.sandboxesDir).catch(() => [] as string[])).filter((name) => name !== INCOMING_DIR && !keepSandboxIds.has(name)).map((name) => path.join(this.options.sandboxesDir, name)),
+      ...(await fs.readdir(incomingDir).catch(() => [] as string[])).map((name) => path.join(incomingDir, name)),
+    ];
+    for (const dir of candidates) {
+      const name = path.basename(dir);
+      // a restored guest's old path: a link to its sandbox's directory, dropped once that is gone
+      if ((await fs.lstat(dir).catch(() => undefined))?.isSymbolicLink()) {
+        if (!keepSandboxIds.has(path.basename(await fs.readlink(dir).catch(() => '')))) await fs.unlink(dir).catch(() => undefined);
+        continue;
+      }
       const [pidText, ticksText] = (await fs.readFile(path.join(dir, 'qemu.pid'), 'utf8').catch(() => '')).split(' ');
       const pid = Number.parseInt(pidText ?? '', 10);
       const startTicks = Number.parseInt(ticksText ?? '', 10);
@@ -289,8 +327,8 @@ export class MicrovmBackend implements Backend {
   }
 
   async isAlive(runtime: SandboxRuntime): Promise<boolean> {
-    const { qemuPid, startTicks } = asMicrovmRuntime(runtime);
-    return isSameProcess(qemuPid, startTicks);
+    const { qemuPid, startTicks, paused } = asMicrovmRuntime(runtime);
+    return !paused && isSameProcess(qemuPid, startTicks);
   }
 
   endpoint(runtime: SandboxRuntime): SupervisorEndpoint {
@@ -339,13 +377,108 @@ export class MicrovmBackend implements Backend {
     this.networks.close();
   }
 
-  async pause(): Promise<SandboxRuntime> {
-    throw new UnsupportedError('pause', 'microVM pause to disk (a per-sandbox memory snapshot) is not wired into Hearth yet');
+  /** Saves the guest's whole memory to `<dir>/paused/` and stops its QEMU; the disk stays where it is. */
+  async pause(runtime: SandboxRuntime): Promise<SandboxRuntime> {
+    const current = asMicrovmRuntime(runtime);
+    if (current.paused) return runtime;
+    const { identity } = recordedGuest(current, 'pause');
+    const paths = guestImagePaths(path.join(current.dir, PAUSED_IMAGE_DIR), path.join(current.dir, DISK_FILE));
+    await fs.rm(paths.dir, { recursive: true, force: true });
+    await fs.mkdir(paths.dir, { mode: 0o700 });
+    try {
+      await withQmp(current.qmpSocket, (qmp) => saveWholeGuest(qmp, paths.state).catch(async (error: unknown) => {
+        await continueGuest(qmp).catch(() => undefined);
+        throw error;
+      }), SAVE_TIMEOUT_MS);
+    } catch (error) {
+      await fs.rm(paths.dir, { recursive: true, force: true });
+      throw error;
+    }
+    await this.cleanup(current.sandboxId, current.dir, current, true);
+    await writeImageHeader(paths, identity, 'pause', current.sandboxId);
+    for (const socket of [current.channelSocket, current.controlSocket, current.qmpSocket]) await fs.rm(socket, { force: true });
+    return { ...current, paused: true };
   }
 
-  async resume(): Promise<SandboxRuntime> {
-    throw new UnsupportedError('resume', 'the microvm backend has no paused sandboxes to resume yet');
+  /** Loads a paused guest's memory into a new QEMU over the same disk; a bad image is refused and the sandbox stays paused. */
+  async resume(runtime: SandboxRuntime): Promise<SandboxRuntime> {
+    const current = asMicrovmRuntime(runtime);
+    if (!current.paused) return runtime;
+    const { identity, rootImagePath, limits } = recordedGuest(current, 'resume');
+    const paths = guestImagePaths(path.join(current.dir, PAUSED_IMAGE_DIR), path.join(current.dir, DISK_FILE));
+    const header = await checkGuestImage(paths, identity, 'pause', current.sandboxId);
+    const launch: QemuLaunch = { ...this.launchFor(current.dir, rootImagePath, paths.disk, header.shape, header.network), incoming: true };
+    const fresh = await this.spawn(current.sandboxId, current.dir, limits, launch);
+    const resumed: MicrovmRuntime = { ...current, qemuPid: fresh.qemuPid, startTicks: fresh.startTicks };
+    delete resumed.paused;
+    try {
+      await withQmp(fresh.qmpSocket, async (qmp) => {
+        await loadWholeGuest(qmp, paths.state);
+        const plugged = current.netnsPath ? this.networks.plug(fresh.qemuPid, current.netnsPath) : Promise.resolve();
+        await Promise.all([waitUntilRunning(qmp), plugged]);
+      }, this.options.bootTimeoutMs);
+      // the guest slept: its clock is behind, and its entropy pool is as old as the image
+      await identifyGuest(fresh.channelSocket, {}, this.options.bootTimeoutMs);
+    } catch (error) {
+      await this.cleanup(current.sandboxId, current.dir, { ...fresh, ...(current.netnsPath ? { netnsPath: current.netnsPath } : {}) }, true);
+      throw error;
+    }
+    await fs.rm(paths.dir, { recursive: true, force: true });
+    return { ...resumed };
   }
+
+  /** Checkpoints a running guest (memory and a disk copy, taken while its vCPUs are stopped) and lets it run on. */
+  async snapshot(runtime: SandboxRuntime, dir: string): Promise<SandboxSnapshot> {
+    const current = asMicrovmRuntime(runtime);
+    const { identity } = recordedGuest(current, 'snapshot');
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    const paths = guestImagePaths(dir);
+    await withQmp(current.qmpSocket, async (qmp) => {
+      try {
+        await saveWholeGuest(qmp, paths.state);
+        await copySparse(path.join(current.dir, DISK_FILE), paths.disk);
+      } finally {
+        await continueGuest(qmp);
+      }
+    }, SAVE_TIMEOUT_MS);
+    await writeImageHeader(paths, identity, 'fork', current.sandboxId);
+    return { dir, templateId: current.templateId ?? '', sourceSandboxId: current.sandboxId };
+  }
+
+  /** A new guest from a fork image: its own disk copy and QEMU, the image's machine shape, the new sandbox's identity and network. */
+  async restore(spec: SandboxSpec, snapshot: SandboxSnapshot): Promise<StartedSandbox> {
+    const { identity, rootImage } = await this.snapshotFor(spec);
+    const source = guestImagePaths(snapshot.dir);
+    const header = await checkGuestImage(source, identity, 'fork');
+    const dir = path.join(this.options.sandboxesDir, spec.sandboxId);
+    await fs.mkdir(dir, { mode: 0o700 });
+    let runtime: MicrovmRuntime | undefined;
+    try {
+      const diskImage = path.join(dir, DISK_FILE);
+      await copySparse(source.disk, diskImage);
+      runtime = await this.spawn(spec.sandboxId, dir, spec, { ...this.launchFor(dir, rootImage.path, diskImage, header.shape, header.network), incoming: true });
+      const qmp = await QmpClient.connect(runtime.qmpSocket, QMP_READY_TIMEOUT_MS);
+      let started: MicrovmRuntime;
+      try {
+        await loadWholeGuest(qmp, source.state);
+        started = await this.identify(runtime, spec, waitUntilRunning(qmp));
+      } finally {
+        qmp.close();
+      }
+      const restored: MicrovmRuntime = { ...started, origin: 'restore', identity: { ...identity, shape: header.shape, diskMiB: header.diskMiB }, templateId: spec.template.id, rootImagePath: rootImage.path, limits: guestLimits(spec) };
+      return { runtime: { ...restored }, endpoint: { socketPath: restored.channelSocket }, templateServicesRunning: true };
+    } catch (error) {
+      await this.cleanup(spec.sandboxId, dir, runtime && spec.netnsPath ? { ...runtime, netnsPath: spec.netnsPath } : runtime);
+      throw error;
+    }
+  }
+}
+
+/** What pause, resume and snapshot need from a guest's record; guests started before Hearth recorded it cannot. */
+function recordedGuest(runtime: MicrovmRuntime, operation: string): { identity: SnapshotIdentity; rootImagePath: string; limits: GuestLimits } {
+  const { identity, rootImagePath, limits } = runtime;
+  if (!identity || !rootImagePath || !limits) throw new UnsupportedError(operation, `sandbox ${runtime.sandboxId} was started by an older Hearth that did not record its guest's identity`);
+  return { identity, rootImagePath, limits };
 }
 
 /** Renames a pre-spawned QEMU's cgroups to the sandbox's (cgroup v1 directories rename in place; charges stay). */

@@ -45,10 +45,11 @@ export function kernelCommandLine(shape: MachineShape): string {
 export function qemuArgs(launch: QemuLaunch): string[] {
   const { shape } = launch;
   const accel = launch.accelerator === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', `tcg,tb-size=${TCG_TB_SIZE_MIB}`, '-cpu', 'max'];
-  const memory = launch.memoryFile
-    ? ['-object', `memory-backend-file,id=ram,size=${shape.guestMemoryMiB}M,mem-path=${launch.memoryFile.path},share=${launch.memoryFile.share ? 'on' : 'off'}`,
-      '-machine', 'memory-backend=ram']
-    : [];
+  // one RAM block name ("ram") for every guest, file-backed or not: a migration stream loads only into the same name
+  const backend = launch.memoryFile
+    ? `memory-backend-file,id=ram,size=${shape.guestMemoryMiB}M,mem-path=${launch.memoryFile.path},share=${launch.memoryFile.share ? 'on' : 'off'}`
+    : `memory-backend-ram,id=ram,size=${shape.guestMemoryMiB}M`;
+  const memory = ['-object', backend, '-machine', 'memory-backend=ram'];
   return [
     '-M', 'microvm,acpi=off,x-option-roms=off',
     ...accel,

@@ -1,10 +1,11 @@
 // The self-describing header of a microVM memory snapshot (like Firecracker's snapshot format): magic, version,
 // a JSON body naming the backend, kernel, template and machine shape, and the sizes and SHA-256 of the files it
-// covers, then a SHA-256 of the body. A corrupt or foreign header is refused with SnapshotInvalidError.
+// covers, then a SHA-256 of the body. A corrupt or foreign header is refused with SnapshotInvalidError (422
+// `snapshot_invalid`, as for every backend). Template snapshots hold RAM, device state and disk; a paused or forked
+// sandbox's image holds its whole migration stream (RAM included) and disk.
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
-import { ErrorCode } from '../../errors/error-codes.js';
-import { HearthError } from '../../errors/hearth-error.js';
+import { SnapshotInvalidError as CheckedSnapshotError } from '../../errors/snapshot-errors.js';
 import type { MachineShape } from './qemu-command.js';
 
 export const SNAPSHOT_MAGIC = Buffer.from('HRTHSNAP', 'ascii');
@@ -12,11 +13,14 @@ export const SNAPSHOT_VERSION = 2;
 const MAX_BODY_BYTES = 64 * 1024;
 
 /** A snapshot file that is corrupt, of another version, or made for another backend, kernel or template. */
-export class SnapshotInvalidError extends HearthError {
+export class SnapshotInvalidError extends CheckedSnapshotError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(ErrorCode.internal, `refusing microVM snapshot: ${message}; delete it and Hearth takes a new one`, options);
+    super('microVM snapshot', message, options);
   }
 }
+
+/** What the image is: a template's shared snapshot, a paused sandbox's image, or a running sandbox's fork source. */
+export type SnapshotKind = 'template' | 'pause' | 'fork';
 
 export interface SnapshotFile {
   bytes: number;
@@ -38,7 +42,11 @@ export interface SnapshotIdentity {
 }
 
 export interface SnapshotHeader extends SnapshotIdentity {
-  files: { ram: SnapshotFile; state: SnapshotFile; disk: SnapshotFile };
+  /** Absent in template snapshots written before kinds existed. */
+  kind?: SnapshotKind;
+  /** The sandbox a pause or fork image was taken from. */
+  sourceSandboxId?: string;
+  files: Record<string, SnapshotFile>;
   takenAtMs: number;
 }
 
@@ -52,7 +60,7 @@ export function encodeHeader(header: SnapshotHeader): Buffer {
 }
 
 /** Parses and checks a header against what the caller expects to restore. */
-export function decodeHeader(bytes: Buffer, expected: SnapshotIdentity): SnapshotHeader {
+export function decodeHeader(bytes: Buffer, expected: SnapshotIdentity, options: { ignoreShape?: boolean } = {}): SnapshotHeader {
   if (bytes.length < 16 || !bytes.subarray(0, 8).equals(SNAPSHOT_MAGIC)) throw new SnapshotInvalidError('not a Hearth snapshot (bad magic)');
   const version = bytes.readUInt32LE(8);
   if (version !== SNAPSHOT_VERSION) throw new SnapshotInvalidError(`version ${version}, this server reads ${SNAPSHOT_VERSION}`);
@@ -70,6 +78,7 @@ export function decodeHeader(bytes: Buffer, expected: SnapshotIdentity): Snapsho
   if (header.kernel !== expected.kernel) throw new SnapshotInvalidError(`made for guest kernel ${header.kernel}, this server boots ${expected.kernel}`);
   if (header.template !== expected.template) throw new SnapshotInvalidError(`made for template ${header.template}, not ${expected.template}`);
   if (header.rootImage !== expected.rootImage) throw new SnapshotInvalidError(`made over root image ${String(header.rootImage)}, not ${expected.rootImage}`);
+  if (options.ignoreShape && header.network === expected.network && header.devices === expected.devices) return header;
   if (header.diskMiB !== expected.diskMiB || header.network !== expected.network || header.devices !== expected.devices || JSON.stringify(header.shape) !== JSON.stringify(expected.shape)) {
     throw new SnapshotInvalidError('made for another machine shape, disk size or network device');
   }
@@ -87,7 +96,8 @@ export async function describeFile(filePath: string): Promise<SnapshotFile> {
 }
 
 /** Checks a file against its header entry: size always, content hash when `full`. */
-export async function verifyFile(filePath: string, expected: SnapshotFile, name: string, full: boolean): Promise<void> {
+export async function verifyFile(filePath: string, expected: SnapshotFile | undefined, name: string, full: boolean): Promise<void> {
+  if (!expected) throw new SnapshotInvalidError(`the header lists no ${name} file`);
   const stat = await fs.stat(filePath).catch(() => undefined);
   if (!stat || stat.size !== expected.bytes) throw new SnapshotInvalidError(`${name} file is missing or has the wrong size`);
   if (full && (await describeFile(filePath)).sha256 !== expected.sha256) throw new SnapshotInvalidError(`${name} file checksum mismatch`);

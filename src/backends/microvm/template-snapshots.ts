@@ -1,5 +1,6 @@
 // Taking a template's memory snapshot: its first sandbox (per kernel, root image, disk size, network device and
-// machine shape) boots with RAM in a shared file; once the supervisor answered IDENTIFY and the host let go, the
+// machine shape) boots with RAM in a shared file; once the supervisor answered IDENTIFY, the template's start
+// command runs and its ready check passed (without a network: the guest is not plugged in yet) and the host let go, the
 // device state is migrated to a file beside the RAM and disk, and the directory is published whole. Concurrent
 // creates wait for the one boot; another server sharing the cache that publishes first wins.
 import { promises as fs } from 'node:fs';
@@ -14,6 +15,8 @@ import type { MicrovmRuntime } from './microvm-runtime.js';
 import type { MachineShape, QemuLaunch } from './qemu-command.js';
 import { copySparse, type SandboxDisks } from './sandbox-disk-image.js';
 import type { SnapshotIdentity } from './snapshot-header.js';
+import { SupervisorClient } from '../../supervisor/supervisor-client.js';
+import { hasTemplateServices, startTemplateServices } from '../../supervisor/template-services.js';
 
 export interface TemplateSnapshotsOptions {
   disks: SandboxDisks;
@@ -58,8 +61,17 @@ export class TemplateSnapshots {
       await copySparse(await this.options.disks.blank(spec.diskMiB), paths.disk);
       const launch = { ...this.options.launchFor(work, rootImage, paths.disk, shape, identity.network), memoryFile: { path: paths.ram, share: true } };
       runtime = await this.options.spawn(id, work, spec, launch);
-      // The supervisor answering is the point we snapshot at; the host disconnects first, so every restore starts detached.
-      await identifyGuest(runtime.channelSocket, { hostname: 'microvm', baseEnv: {} }, this.options.bootTimeoutMs);
+      // The supervisor answering (and the template's services being up) is the point we snapshot at; the host
+      // disconnects first, so every restore starts detached.
+      await identifyGuest(runtime.channelSocket, { hostname: 'microvm', baseEnv: templateEnvironment(spec) }, this.options.bootTimeoutMs);
+      if (hasTemplateServices(spec.template)) {
+        const client = await SupervisorClient.connect({ socketPath: runtime.channelSocket, connectTimeoutMs: this.options.bootTimeoutMs });
+        try {
+          await startTemplateServices(client, spec.template);
+        } finally {
+          client.close();
+        }
+      }
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
       await saveDeviceState(runtime.qmpSocket, paths.state);
       await waitForExit(runtime.qemuPid, runtime.startTicks, 10_000);
@@ -76,6 +88,13 @@ export class TemplateSnapshots {
   async close(): Promise<void> {
     await Promise.allSettled([...this.taking.values()]);
   }
+}
+
+/** Per-sandbox variables, which every restore sets anew, are left out of what the template's services start with. */
+const PER_SANDBOX_ENV = new Set(['E2B_SANDBOX_ID', 'HEARTH_SANDBOX_ID']);
+
+function templateEnvironment(spec: SandboxSpec): Record<string, string> {
+  return Object.fromEntries(Object.entries(spec.baseEnv).filter(([key]) => !PER_SANDBOX_ENV.has(key)));
 }
 
 async function waitForExit(pid: number, startTicks: number, timeoutMs: number): Promise<void> {
