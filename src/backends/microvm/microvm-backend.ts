@@ -9,6 +9,7 @@ import { InternalError, UnsupportedError } from '../../errors/hearth-error.js';
 import type { Backend, BackendCapabilities, ResourceUsage, SandboxRuntime, SandboxSnapshot, SandboxSpec, StartedSandbox, SupervisorEndpoint } from '../backend.js';
 import { cgroupPath, cgroupPids, createSandboxCgroups, readUsage, removeSandboxCgroups, SANDBOX_CONTROLLERS, setFrozen, availableControllers } from '../namespaces/cgroup-v1.js';
 import { isSameProcess, processStartTicks } from '../namespaces/process-identity.js';
+import { collectMicrovmCache, touchSnapshot } from './cache-collector.js';
 import { findGuestKernel, type GuestKernel } from './guest-kernel.js';
 import { identifyGuest, type GuestNetworkIdentity } from './guest-identity.js';
 import { GuestNetworks } from './guest-network.js';
@@ -42,6 +43,8 @@ export interface MicrovmBackendOptions {
   snapshots: boolean;
   /** QEMU processes kept waiting for a restore, per snapshot and limits (HEARTH_MICROVM_PRESPAWN, default 1). */
   prespawnPerKey?: number;
+  /** Cache entries unused this long are removed at start-up (HEARTH_MICROVM_CACHE_DAYS, default 7). */
+  cacheMaxAgeMs?: number;
   log: (message: string) => void;
 }
 
@@ -52,6 +55,7 @@ const KVM_PROBE_TIMEOUT_MS = 5_000;
 const QMP_READY_TIMEOUT_MS = 10_000;
 const CONTROL_TIMEOUT_MS = 10_000;
 const SAVE_TIMEOUT_MS = 120_000;
+const DEFAULT_CACHE_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
 /** Under the sandboxes directory: pre-spawned QEMUs waiting for a restore, and the links restored guests leave behind. */
 const INCOMING_DIR = '.incoming';
 const DISK_FILE = 'disk.ext4';
@@ -85,6 +89,7 @@ export class MicrovmBackend implements Backend {
   private readonly incoming: IncomingPool;
   private readonly verifiedSnapshots = new Set<string>();
   private readonly pendingRemovals = new Set<Promise<void>>();
+  private collecting: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: MicrovmBackendOptions) {
     this.rootImages = new RootImages(path.join(options.microvmDir, 'images'), options.supervisorBinary);
@@ -119,6 +124,17 @@ export class MicrovmBackend implements Backend {
       this.options.log('microvm: WARNING: KVM cannot run the guest kernel here, guests run under TCG (software CPU emulation): expect slow commands');
     }
     this.options.log(`microvm: ${this.qemuBinary}, kernel ${this.kernel?.identity}, accelerator ${this.accel}`);
+    this.collecting = this.collectCache();
+  }
+
+  /** Drops cache entries unused for the configured age (in the background: start-up does not wait for it). */
+  private async collectCache(): Promise<void> {
+    try {
+      const { removed, freedBytes } = await collectMicrovmCache({ microvmDir: this.options.microvmDir, sandboxesDir: this.options.sandboxesDir, maxAgeMs: this.options.cacheMaxAgeMs ?? DEFAULT_CACHE_MAX_AGE_MS });
+      if (removed.length > 0) this.options.log(`microvm: cache: removed ${removed.length} unused root image(s), disk(s) and snapshot(s), ${Math.round(freedBytes / 2 ** 20)} MiB freed`);
+    } catch (error) {
+      this.options.log(`microvm: cache collection failed: ${String(error)}`);
+    }
   }
 
   private ready(): { qemu: string; kernel: GuestKernel } {
@@ -139,6 +155,7 @@ export class MicrovmBackend implements Backend {
     const restorable = this.options.snapshots && !spec.upperDir && spec.network !== 'host' && (spec.template.config.labels as Record<string, string> | undefined)?.[SNAPSHOT_LABEL] !== 'off';
     if (restorable) await this.snapshots.ensure(snapshot, spec, shape, rootImage.path, identity);
     const useSnapshot = restorable && (await fs.stat(snapshot.header).then(() => true, () => false)) && (await this.usableSnapshot(snapshot, identity));
+    if (useSnapshot) void touchSnapshot(snapshot.dir);
     const dir = path.join(this.options.sandboxesDir, spec.sandboxId);
     const started = useSnapshot ? await this.restoreInto(spec, dir, snapshot, rootImage.path, shape) : await this.boot(spec, dir, rootImage.path, shape);
     const runtime: MicrovmRuntime = { ...asMicrovmRuntime(started.runtime), identity, templateId: spec.template.id, rootImagePath: rootImage.path, limits: guestLimits(spec) };
@@ -371,6 +388,7 @@ export class MicrovmBackend implements Backend {
   }
 
   async close(): Promise<void> {
+    await this.collecting;
     await this.incoming.close();
     await this.snapshots.close();
     await Promise.allSettled([...this.pendingRemovals]);

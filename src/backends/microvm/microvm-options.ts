@@ -4,6 +4,7 @@
 //   HEARTH_MICROVM_ACCEL      kvm or tcg, skipping the probe
 //   HEARTH_MICROVM_SNAPSHOTS  0: always boot, never snapshot
 //   HEARTH_MICROVM_PRESPAWN   QEMU processes kept waiting for a restore per snapshot and limits (default 1, 0: none)
+//   HEARTH_MICROVM_CACHE_DAYS cache entries (root images, disks, snapshots) unused this many days go at start-up (default 7)
 import path from 'node:path';
 import type { ServerConfig } from '../../config/server-config.js';
 import { BackendMisconfiguredError } from '../../errors/hearth-error.js';
@@ -25,6 +26,7 @@ export function microvmBackend(config: ServerConfig, env: NodeJS.ProcessEnv = pr
     ...(accel ? { accelerator: accel } : {}),
     snapshots: env['HEARTH_MICROVM_SNAPSHOTS'] !== '0',
     prespawnPerKey: prespawn(env['HEARTH_MICROVM_PRESPAWN']),
+    cacheMaxAgeMs: cacheDays(env['HEARTH_MICROVM_CACHE_DAYS']) * 24 * 3600 * 1000,
     log: (message) => process.stderr.write(`${message}\n`),
   });
 }
@@ -34,4 +36,11 @@ function prespawn(text: string | undefined): number {
   const count = Number(text);
   if (!Number.isInteger(count) || count < 0 || count > 16) throw new BackendMisconfiguredError(`HEARTH_MICROVM_PRESPAWN must be a whole number from 0 to 16, got ${text}`);
   return count;
+}
+
+function cacheDays(text: string | undefined): number {
+  if (text === undefined) return 7;
+  const days = Number(text);
+  if (!Number.isFinite(days) || days < 0) throw new BackendMisconfiguredError(`HEARTH_MICROVM_CACHE_DAYS must be a number of days (0 or more), got ${text}`);
+  return days;
 }

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { InternalError } from '../../errors/hearth-error.js';
 import type { TemplateRecord } from '../../store/store.js';
 import { SANDBOX_UID_BASE, SANDBOX_UID_COUNT } from '../namespaces/sandbox-identity.js';
+import { touchImage } from './cache-collector.js';
 import { runTool } from './run-tool.js';
 
 const MIB = 1024 * 1024;
@@ -44,6 +45,7 @@ export class RootImages {
       await build;
     }
     const stat = await fs.stat(image);
+    await touchImage(image);
     return { path: image, identity: `${path.basename(image)}@${Math.round(stat.mtimeMs)}` };
   }
 

@@ -2,6 +2,7 @@
 // once per size. A restored sandbox copies its snapshot's disk instead, whose contents match the saved RAM.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { touchImage } from './cache-collector.js';
 import { publishOnce } from './root-image.js';
 import { runTool } from './run-tool.js';
 
@@ -20,6 +21,7 @@ export class SandboxDisks {
       this.blanks.set(sizeMiB, blank);
       blank.catch(() => this.blanks.delete(sizeMiB));
     }
+    void blank.then(touchImage, () => undefined);
     return blank;
   }
 
