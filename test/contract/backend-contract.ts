@@ -21,6 +21,8 @@ export const BACKEND_CONTRACT_TESTS = [
   'a pooled sandbox is frozen until claimed and works once thawed',
   'stop kills every process and frees cgroups, mounts and directories',
   'after a daemon restart a live sandbox is alive again, a dead one and an orphan are reaped',
+  'pause frees the processes and resume brings back the same ones with their files',
+  'forks continue from the source and are independent of it and of each other',
 ] as const;
 export type BackendContractTest = (typeof BACKEND_CONTRACT_TESTS)[number];
 
@@ -266,6 +268,52 @@ export function runBackendContract(options: BackendContractOptions): void {
         await eventually(() => leftoverPaths(server, gone).length === 0, 5_000, `${gone}'s files to be removed`);
       }
       await keeper.kill();
+    });
+
+    /** A background process whose pid and start time (field 22 of its stat) name it exactly, and a file. */
+    const startMarkedProcess = async (sbx: Sandbox): Promise<string> => {
+      await sbx.commands.run('sleep 100000 >/dev/null 2>&1 & echo $! > /home/user/marker-pid; echo kept > /home/user/marker-file', { timeoutMs: 120_000 });
+      return readMark(sbx);
+    };
+    const readMark = async (sbx: Sandbox): Promise<string> =>
+      (await sbx.commands.run('pid=$(cat /home/user/marker-pid); echo "$pid $(cut -d" " -f22 /proc/$pid/stat) $(cat /home/user/marker-file)"', { timeoutMs: 120_000 })).stdout;
+
+    contractTest('pause frees the processes and resume brings back the same ones with their files', async () => {
+      const sbx = await Sandbox.create({ timeoutMs: 600_000, requestTimeoutMs: 600_000 });
+      try {
+        const mark = await startMarkedProcess(sbx);
+        assert.match(mark, /^\d+ \d+ kept\n$/);
+        assert.equal(await sbx.pause(), true);
+        assert.equal((await Sandbox.getInfo(sbx.sandboxId)).state, 'paused');
+        await eventually(() => cgroupProcs(server, sbx.sandboxId).length === 0, 15_000, 'no host process left while paused');
+        const resumed = await Sandbox.connect(sbx.sandboxId, { timeoutMs: 600_000 });
+        assert.equal(await readMark(resumed), mark, 'the same process (pid and start time) and the file');
+        assert.equal((await resumed.commands.run('echo alive', { timeoutMs: 120_000 })).stdout, 'alive\n');
+      } finally {
+        await Sandbox.kill(sbx.sandboxId).catch(() => undefined);
+      }
+    });
+
+    contractTest('forks continue from the source and are independent of it and of each other', async () => {
+      const source = await Sandbox.create({ timeoutMs: 600_000, requestTimeoutMs: 600_000 });
+      const forks: Sandbox[] = [];
+      try {
+        const mark = await startMarkedProcess(source);
+        for (const result of await source.fork({ count: 2, timeoutMs: 600_000, requestTimeoutMs: 600_000 })) {
+          if (result instanceof Error) throw result;
+          forks.push(result);
+        }
+        const [forkA, forkB] = forks;
+        assert.ok(forkA && forkB);
+        for (const fork of forks) assert.equal(await readMark(fork), mark, 'the fork continues the source’s process and has its files');
+        await forkA.files.write('/home/user/marker-file', 'fork A\n');
+        await source.files.write('/home/user/marker-file', 'source\n');
+        assert.equal(await forkB.files.read('/home/user/marker-file'), 'kept\n');
+        assert.equal(await forkA.files.read('/home/user/marker-file'), 'fork A\n');
+        assert.equal(await source.files.read('/home/user/marker-file'), 'source\n');
+      } finally {
+        for (const sandbox of [source, ...forks]) await sandbox.kill().catch(() => undefined);
+      }
     });
   });
 }

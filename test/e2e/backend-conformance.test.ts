@@ -2,7 +2,15 @@
 import { runBackendContract } from '../contract/backend-contract.js';
 import { findRunsc, RUNSC_INSTALL_HINT } from '../../src/backends/gvisor/gvisor-host-check.js';
 
-runBackendContract({ kind: 'namespaces' });
+runBackendContract({
+  kind: 'namespaces',
+  skips: {
+    'pause frees the processes and resume brings back the same ones with their files':
+      'memory pause on the namespaces backend needs CRIU, which Hearth does not drive yet: pause answers 501 unsupported (tested in gvisor-fork-snapshot)',
+    'forks continue from the source and are independent of it and of each other':
+      'fork needs a memory checkpoint (CRIU on this backend), which Hearth does not drive yet: fork answers 501 unsupported (tested in gvisor-fork-snapshot)',
+  },
+});
 
 runBackendContract({
   kind: 'gvisor',
