@@ -30,7 +30,7 @@ export function formatReport(result: BenchResult): string {
     ...(result.snapshotTemplate ? [latencyRow('snapshot-started template, create→ready', result.snapshotTemplate.restored), latencyRow('same template cold, create→ready', result.snapshotTemplate.cold)] : []),
     ...(result.snapshotTemplateSkipped ? [['snapshot-started template', '-', '-', '-', '-', '-', result.snapshotTemplateSkipped]] : []),
     ...(result.microvmSkipped ? [['microVM create→first output', '-', '-', '-', '-', '-', result.microvmSkipped]] : []),
-    ...(result.microvm ? [latencyRow('microVM create→first output, pool hit', result.microvm.poolHit), latencyRow('microVM create→first output, restore', result.microvm.restore)] : []),
+    ...(result.microvm ? [latencyRow('microVM create→first output, pool hit', result.microvm.poolHit), latencyRow('microVM create→first output, restore', result.microvm.restore), latencyRow('microVM exec round trip (a running guest)', result.microvm.execRoundTrip)] : []),
     ...(result.microvm ? [result.microvm.boot ? latencyRow('microVM create→first output, boot', result.microvm.boot) : ['microVM create→first output, boot', '-', '-', '-', '-', '-', result.microvm.bootSkipped ?? '']] : []),
     ...result.floors.map((floor) => (floor.latency ? latencyRow(`floor: ${floor.command}`, floor.latency) : [`floor: ${floor.name}`, '-', '-', '-', '-', '-', floor.skipped ?? ''])),
   ];

@@ -54,6 +54,8 @@ export interface BenchResult {
   microvm?: {
     poolHit: LatencySummary;
     restore: LatencySummary;
+    /** commands.run('true') in a running guest: what every command costs on this accelerator, first output included. */
+    execRoundTrip: LatencySummary;
     boot: LatencySummary | undefined;
     bootSkipped: string | undefined;
     density: DensityResult;

@@ -120,10 +120,12 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       else {
         samples['microvmPoolHit'] = microvm.poolHit;
         samples['microvmRestore'] = microvm.restore;
+        samples['microvmExec'] = microvm.execRoundTrip;
         if (typeof microvm.boot !== 'string') samples['microvmBoot'] = microvm.boot;
         result.microvm = {
           poolHit: summarize(microvm.poolHit),
           restore: summarize(microvm.restore),
+          execRoundTrip: summarize(microvm.execRoundTrip),
           boot: typeof microvm.boot === 'string' ? undefined : summarize(microvm.boot),
           bootSkipped: typeof microvm.boot === 'string' ? microvm.boot : undefined,
           density: microvm.density,

@@ -1,6 +1,7 @@
 // microVM scenarios, create→first output through the SDK: pool hit (a restored guest, paused and frozen),
 // restore (the template's memory snapshot into a pre-spawned QEMU), boot (a template labelled
-// hearth.microvm.snapshot=off); PSS per idle restored guest; and the accelerator the guests run under.
+// hearth.microvm.snapshot=off); the exec round trip in a running guest (the per-command floor of the accelerator,
+// which every create→first output includes); PSS per idle restored guest; and the accelerator the guests run under.
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Sandbox } from 'e2b';
@@ -10,7 +11,7 @@ import { findQemu, probeKvm } from '../backends/microvm/qemu-host-check.js';
 import type { BenchContext } from './bench-context.js';
 import { sdkOptions, setPoolTarget } from './bench-context.js';
 import type { DensityResult } from './bench-result.js';
-import { measureColdStarts, measurePoolHits } from './create-scenarios.js';
+import { measureColdStarts, measureExecRoundTrip, measurePoolHits } from './create-scenarios.js';
 import { measureDensity } from './density-scenario.js';
 
 export const MICROVM_TEMPLATE_HINT =
@@ -21,6 +22,7 @@ export const MICROVM_BOOT_TEMPLATE_HINT =
 export interface MicrovmSamples {
   poolHit: number[];
   restore: number[];
+  execRoundTrip: number[];
   boot: number[] | string;
   density: DensityResult;
   accelerator: string;
@@ -52,6 +54,7 @@ export async function measureMicrovm(context: BenchContext, templateId: string, 
     await first.kill();
     const poolHit = await measurePoolHits(microvm, 0);
     const restore = await measureColdStarts(microvm);
+    const execRoundTrip = await measureExecRoundTrip({ ...microvm, runs: Math.min(context.runs, 30), warmup: Math.min(context.warmup, 3) });
     const density = await measureDensity(microvm, densitySandboxes);
     let boot: number[] | string = `no template "${bootTemplateId}" on the server: ${MICROVM_BOOT_TEMPLATE_HINT}`;
     if (await hasTemplate(context, bootTemplateId)) {
@@ -59,7 +62,7 @@ export async function measureMicrovm(context: BenchContext, templateId: string, 
       const booting: BenchContext = { ...microvm, templateId: bootTemplateId, runs: Math.min(context.runs, 5), warmup: 0 };
       boot = await measureColdStarts(booting);
     }
-    return { poolHit, restore, boot, density, accelerator: microvmAccelerator() };
+    return { poolHit, restore, execRoundTrip, boot, density, accelerator: microvmAccelerator() };
   } finally {
     await setPoolTarget(microvm, 0).catch(() => undefined);
   }
