@@ -32,6 +32,7 @@ export interface SnapshotFor {
   diskMiB: number;
   network: boolean;
   shape: MachineShape;
+  bootArgs: readonly string[];
 }
 
 /** The identity a template's snapshot must carry: its layers, the kernel, the root image build, disk, network device and machine shape. */
@@ -39,7 +40,8 @@ export function snapshotIdentity(of: SnapshotFor): SnapshotIdentity {
   // the start command runs before the snapshot is taken: what it ran with is part of what the snapshot holds
   const { startCmd, readyCmd, env, user, workdir } = of.template.config;
   const template = createHash('sha256').update(JSON.stringify([of.template.layers, startCmd ?? null, readyCmd ?? null, env, user, workdir])).digest('hex').slice(0, 20);
-  return { backend: 'microvm', kernel: of.kernel, template, rootImage: of.rootImage, diskMiB: of.diskMiB, network: of.network, devices: DEVICE_LAYOUT, shape: of.shape };
+  return { backend: 'microvm', kernel: of.kernel, template, rootImage: of.rootImage, diskMiB: of.diskMiB, network: of.network, devices: DEVICE_LAYOUT,
+    ...(of.bootArgs.length > 0 ? { bootArgs: of.bootArgs.join(' ') } : {}), shape: of.shape };
 }
 
 export function snapshotKey(identity: SnapshotIdentity): string {

@@ -10,6 +10,7 @@ import type { Backend, BackendCapabilities, ResourceUsage, SandboxRuntime, Sandb
 import { cgroupPath, cgroupPids, createSandboxCgroups, readUsage, removeSandboxCgroups, SANDBOX_CONTROLLERS, setFrozen, availableControllers } from '../namespaces/cgroup-v1.js';
 import { isSameProcess, processStartTicks } from '../namespaces/process-identity.js';
 import { collectMicrovmCache, touchSnapshot } from './cache-collector.js';
+import { clockBootArgs, hostTscKhz } from './guest-clock.js';
 import { findGuestKernel, type GuestKernel } from './guest-kernel.js';
 import { identifyGuest, type GuestNetworkIdentity } from './guest-identity.js';
 import { GuestNetworks } from './guest-network.js';
@@ -82,6 +83,7 @@ export class MicrovmBackend implements Backend {
   private readonly qemuBinary = findQemu();
   private kernel: GuestKernel | undefined;
   private accel: Accelerator = 'tcg';
+  private bootArgs: readonly string[] = [];
   private readonly rootImages: RootImages;
   private readonly disks: SandboxDisks;
   private readonly snapshots: TemplateSnapshots;
@@ -120,6 +122,7 @@ export class MicrovmBackend implements Backend {
     await fs.mkdir(this.options.sandboxesDir, { recursive: true, mode: 0o700 });
     if (this.options.accelerator) this.accel = this.options.accelerator;
     else this.accel = this.qemuBinary && this.kernel && probeKvm(this.qemuBinary, this.kernel.vmlinuxPath, KVM_PROBE_TIMEOUT_MS) ? 'kvm' : 'tcg';
+    this.bootArgs = clockBootArgs(this.accel, hostTscKhz());
     if (this.accel === 'tcg') {
       this.options.log('microvm: WARNING: KVM cannot run the guest kernel here, guests run under TCG (software CPU emulation): expect slow commands');
     }
@@ -146,7 +149,7 @@ export class MicrovmBackend implements Backend {
   async snapshotFor(spec: SandboxSpec): Promise<{ identity: SnapshotIdentity; paths: SnapshotPaths; rootImage: RootImage; shape: MachineShape }> {
     const shape = machineShape(spec);
     const rootImage = await this.rootImages.imageFor(spec.template);
-    const identity = snapshotIdentity({ template: spec.template, kernel: this.ready().kernel.identity, rootImage: rootImage.identity, diskMiB: spec.diskMiB, network: spec.netnsPath !== undefined, shape });
+    const identity = snapshotIdentity({ template: spec.template, kernel: this.ready().kernel.identity, rootImage: rootImage.identity, diskMiB: spec.diskMiB, network: spec.netnsPath !== undefined, shape, bootArgs: this.bootArgs });
     return { identity, paths: snapshotPaths(path.join(this.options.microvmDir, 'snapshots', snapshotKey(identity))), rootImage, shape };
   }
 
@@ -277,6 +280,7 @@ export class MicrovmBackend implements Backend {
       qmpSocket: path.join(dir, 'qmp.sock'),
       consoleLog: path.join(dir, 'console.log'),
       shape,
+      bootArgs: this.bootArgs,
       network,
     };
   }

@@ -21,6 +21,8 @@ export interface QemuLaunch {
   qmpSocket: string;
   consoleLog: string;
   shape: MachineShape;
+  /** Extra kernel arguments (the clock source); part of a snapshot's identity, since a restore keeps the booted kernel's. */
+  bootArgs: readonly string[];
   /** Guest RAM in a file: `share` for a snapshot's boot (the file becomes the snapshot), private (copy-on-write) for a restore. */
   memoryFile?: { path: string; share: boolean };
   /** Wait for an incoming migration (a restore) instead of booting. */
@@ -37,9 +39,9 @@ export const GUEST_TAP = 'hearth0';
 /** -accel tcg's translation cache defaults to 1 GiB; 64 MiB keeps an idle guest small. */
 const TCG_TB_SIZE_MIB = 64;
 
-export function kernelCommandLine(shape: MachineShape): string {
+export function kernelCommandLine(shape: MachineShape, bootArgs: readonly string[] = []): string {
   return ['console=ttyS0', 'quiet', 'panic=-1', 'root=/dev/vda', 'ro', 'rootfstype=ext4', 'init=/.hearth/hearth-supervisor',
-    `hearth_pids=${shape.pidsLimit}`, 'guest-init'].join(' ');
+    `hearth_pids=${shape.pidsLimit}`, ...bootArgs, 'guest-init'].join(' ');
 }
 
 export function qemuArgs(launch: QemuLaunch): string[] {
@@ -59,7 +61,7 @@ export function qemuArgs(launch: QemuLaunch): string[] {
     '-nodefaults', '-no-user-config', '-nographic', '-no-reboot',
     '-serial', `file:${launch.consoleLog}`,
     '-kernel', launch.vmlinuxPath,
-    '-append', kernelCommandLine(shape),
+    '-append', kernelCommandLine(shape, launch.bootArgs),
     '-drive', `id=root,file=${launch.rootImage},format=raw,if=none,readonly=on`,
     '-device', 'virtio-blk-device,drive=root',
     '-drive', `id=rw,file=${launch.diskImage},format=raw,if=none,cache=unsafe`,

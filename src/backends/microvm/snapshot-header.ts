@@ -38,6 +38,8 @@ export interface SnapshotIdentity {
   /** Whether the guest has a virtio-net device, and the device layout (the device model must match). */
   network: boolean;
   devices: string;
+  /** Extra kernel arguments the guest booted with (absent: none). */
+  bootArgs?: string;
   shape: MachineShape;
 }
 
@@ -78,6 +80,7 @@ export function decodeHeader(bytes: Buffer, expected: SnapshotIdentity, options:
   if (header.kernel !== expected.kernel) throw new SnapshotInvalidError(`made for guest kernel ${header.kernel}, this server boots ${expected.kernel}`);
   if (header.template !== expected.template) throw new SnapshotInvalidError(`made for template ${header.template}, not ${expected.template}`);
   if (header.rootImage !== expected.rootImage) throw new SnapshotInvalidError(`made over root image ${String(header.rootImage)}, not ${expected.rootImage}`);
+  if ((header.bootArgs ?? '') !== (expected.bootArgs ?? '')) throw new SnapshotInvalidError(`booted with kernel arguments "${header.bootArgs ?? ''}", this server boots with "${expected.bootArgs ?? ''}"`);
   if (options.ignoreShape && header.network === expected.network && header.devices === expected.devices) return header;
   if (header.diskMiB !== expected.diskMiB || header.network !== expected.network || header.devices !== expected.devices || JSON.stringify(header.shape) !== JSON.stringify(expected.shape)) {
     throw new SnapshotInvalidError('made for another machine shape, disk size or network device');
