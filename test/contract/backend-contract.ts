@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { CommandExitError, Sandbox } from 'e2b';
 import { startServer, useServerEnv, type ServerProcess } from '../helpers/server-process.js';
 import { eventually, withSandbox } from '../helpers/sandbox-fixture.js';
+import { apiRequest, type ApiResponse } from '../helpers/api-request.js';
 
 export const BACKEND_CONTRACT_TESTS = [
   'starts a sandbox whose supervisor answers as PID 1 and runs commands as the unprivileged user',
@@ -80,15 +81,7 @@ async function mustFail(sbx: Sandbox, command: string, user: 'root' | 'user'): P
   }
 }
 
-async function api(server: ServerProcess, method: string, route: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(`${server.url}${route}`, {
-    method,
-    headers: { 'x-api-key': server.apiKey, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
+const api = (server: ServerProcess, method: string, route: string, body?: unknown): Promise<ApiResponse> => apiRequest(server, method, route, body);
 
 export function runBackendContract(options: BackendContractOptions): void {
   const { kind, unavailable, skips = {} } = options;

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { Sandbox } from 'e2b';
 import { startServer, useServerEnv, type ServerProcess } from '../helpers/server-process.js';
 import { eventually, withSandbox } from '../helpers/sandbox-fixture.js';
+import { apiRequest, type ApiResponse } from '../helpers/api-request.js';
 
 let server: ServerProcess;
 before(async () => {
@@ -17,21 +18,13 @@ before(async () => {
 });
 after(async () => server.destroy());
 
-async function api(method: string, route: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${server.url}${route}`, {
-    method,
-    headers: { 'x-api-key': server.apiKey, 'content-type': 'application/json' },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
+const api = (method: string, route: string, body?: unknown): Promise<ApiResponse> => apiRequest(server, method, route, body);
 
 /** Creates a sandbox with Hearth's limit fields (the SDK cannot send them), connects the SDK, always kills it. */
 async function withLimits<T>(fields: Record<string, unknown>, body: (sbx: Sandbox) => Promise<T>): Promise<T> {
   const created = await api('POST', '/sandboxes', { templateID: 'base', timeout: 300, ...fields });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  const sbx = await Sandbox.connect(String(created.body['sandboxID']));
+  assert.equal(created.status, 201, JSON.stringify(created.json));
+  const sbx = await Sandbox.connect(String(created.json['sandboxID']));
   try {
     return await body(sbx);
   } finally {
@@ -62,9 +55,9 @@ test('pidsLimit and diskSizeMB asked for at create are shown by getInfo and list
     const info = await sbx.getInfo();
     assert.equal(info.memoryMB, 384);
     const detail = await api('GET', `/sandboxes/${sbx.sandboxId}`);
-    assert.equal(detail.body['pidsLimit'], 100);
-    assert.equal(detail.body['diskSizeMB'], 256);
-    const listed = (await api('GET', '/v2/sandboxes')).body as unknown as Array<Record<string, unknown>>;
+    assert.equal(detail.json['pidsLimit'], 100);
+    assert.equal(detail.json['diskSizeMB'], 256);
+    const listed = (await api('GET', '/v2/sandboxes')).json as unknown as Array<Record<string, unknown>>;
     const mine = listed.find((row) => row['sandboxID'] === sbx.sandboxId);
     assert.equal(mine?.['pidsLimit'], 100);
     assert.equal(mine?.['diskSizeMB'], 256);
@@ -72,8 +65,8 @@ test('pidsLimit and diskSizeMB asked for at create are shown by getInfo and list
   });
   await withSandbox(async (sbx) => {
     const detail = await api('GET', `/sandboxes/${sbx.sandboxId}`);
-    assert.equal(detail.body['pidsLimit'], 512, 'the server default');
-    assert.equal(detail.body['diskSizeMB'], 10 * 1024, 'the server default');
+    assert.equal(detail.json['pidsLimit'], 512, 'the server default');
+    assert.equal(detail.json['diskSizeMB'], 10 * 1024, 'the server default');
   });
 });
 
@@ -152,9 +145,9 @@ test('bad limit values are typed 400s in E2B shape', async () => {
   for (const fields of bad) {
     const response = await api('POST', '/sandboxes', { templateID: 'base', ...fields });
     assert.equal(response.status, 400, JSON.stringify(fields));
-    assert.equal(response.body['code'], 400);
-    assert.equal(response.body['errorCode'], 'invalid_argument');
-    assert.match(String(response.body['message']), new RegExp(Object.keys(fields)[0] ?? ''));
+    assert.equal(response.json['code'], 400);
+    assert.equal(response.json['errorCode'], 'invalid_argument');
+    assert.match(String(response.json['message']), new RegExp(Object.keys(fields)[0] ?? ''));
   }
   assert.equal((await api('GET', '/health')).status, 200);
 });
@@ -170,18 +163,18 @@ test('a template sets default pids and disk limits for its sandboxes; its RUN st
       pidsLimit: 200,
       diskSizeMB: 512,
     });
-    assert.equal(started.status, 202, JSON.stringify(started.body));
-    const buildId = String(started.body['buildID']);
-    await eventually(async () => (await api('GET', `/admin/templates/builds/${buildId}`)).body['status'] !== 'building', 120_000, 'the build');
-    assert.equal((await api('GET', `/admin/templates/builds/${buildId}`)).body['status'], 'ready');
-    const template = (await api('GET', `/templates/${name}`)).body;
+    assert.equal(started.status, 202, JSON.stringify(started.json));
+    const buildId = String(started.json['buildID']);
+    await eventually(async () => (await api('GET', `/admin/templates/builds/${buildId}`)).json['status'] !== 'building', 120_000, 'the build');
+    assert.equal((await api('GET', `/admin/templates/builds/${buildId}`)).json['status'], 'ready');
+    const template = (await api('GET', `/templates/${name}`)).json;
     assert.equal(template['pidsLimit'], 200);
     assert.equal(template['diskSizeMB'], 512);
     await withLimits({ templateID: name }, async (sbx) => {
       assert.equal((await sbx.commands.run('cat /built.txt')).stdout, `${name}\n`);
       const detail = await api('GET', `/sandboxes/${sbx.sandboxId}`);
-      assert.equal(detail.body['pidsLimit'], 200);
-      assert.equal(detail.body['diskSizeMB'], 512);
+      assert.equal(detail.json['pidsLimit'], 200);
+      assert.equal(detail.json['diskSizeMB'], 512);
       assert.equal(cgroupFile('pids', sbx.sandboxId, 'pids.max'), '200');
     });
     assert.equal((await api('DELETE', `/templates/${name}`)).status, 204);
@@ -196,7 +189,7 @@ test('the sandbox disk stays mounted across a restart: a running sandbox keeps i
   assert.equal(mountsAt(), 1);
   const created = await api('POST', '/sandboxes', { templateID: 'base', timeout: 300, diskSizeMB: 96 });
   assert.equal(created.status, 201);
-  const sbx = await Sandbox.connect(String(created.body['sandboxID']));
+  const sbx = await Sandbox.connect(String(created.json['sandboxID']));
   try {
     await sbx.files.write('/home/user/kept.txt', 'before restart');
     const { dataDir, url } = server;

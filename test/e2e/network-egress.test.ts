@@ -8,6 +8,7 @@ import { CommandExitError, Sandbox } from 'e2b';
 import { runCli, startServer, useServerEnv, type ServerProcess } from '../helpers/server-process.js';
 import { startTestHost, type TestHost } from '../helpers/test-host.js';
 import { eventually } from '../helpers/sandbox-fixture.js';
+import { apiRequest, type ApiResponse } from '../helpers/api-request.js';
 
 let server: ServerProcess;
 let testHost: TestHost;
@@ -31,20 +32,12 @@ interface AuditEntry {
   reason: string;
 }
 
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { 'x-api-key': server.apiKey, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? (JSON.parse(text) as unknown) : undefined };
-}
+const api = (method: string, route: string, body?: unknown): Promise<ApiResponse> => apiRequest(server, method, route, body);
 
 async function audit(sandboxId: string): Promise<AuditEntry[]> {
   const { status, json } = await api('GET', `/sandboxes/${sandboxId}/egress`);
   assert.equal(status, 200);
-  return json as AuditEntry[];
+  return json as unknown as AuditEntry[];
 }
 
 /** `curl` inside the sandbox; resolves with the HTTP status, or the curl error line when it failed. */
@@ -218,7 +211,7 @@ test('protocol upgrades (WebSockets) through getHost reach the sandbox and strea
 
 test('a pooled sandbox takes the create request\'s policy when claimed', async () => {
   await eventually(async () => {
-    const pools = (await api('GET', '/admin/pools')).json as Array<{ templateId: string; ready: number }>;
+    const pools = (await api('GET', '/admin/pools')).json as unknown as Array<{ templateId: string; ready: number }>;
     return (pools.find((pool) => pool.templateId === 'base')?.ready ?? 0) > 0;
   }, 60_000, 'a warm pooled sandbox');
   const sbx = await Sandbox.create({ network: { allowOut: ['allowed.test'], denyOut: ['0.0.0.0/0'] } });

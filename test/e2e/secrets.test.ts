@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import { CommandExitError, Sandbox } from 'e2b';
 import { runCli, startServer, useServerEnv, type ServerProcess } from '../helpers/server-process.js';
 import { startTestHost, type TestHost } from '../helpers/test-host.js';
+import { apiRequest, type ApiResponse } from '../helpers/api-request.js';
 
 const SECRET_VALUE = 'sk-hearth-test-4b1d9e0c77f2';
 let server: ServerProcess;
@@ -23,15 +24,7 @@ after(async () => {
   await testHost?.close();
 });
 
-async function api(method: string, route: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(`${server.url}${route}`, {
-    method,
-    headers: { 'x-api-key': server.apiKey, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
+const api = (method: string, route: string, body?: unknown): Promise<ApiResponse> => apiRequest(server, method, route, body);
 
 async function createWith(body: Record<string, unknown>): Promise<Sandbox> {
   const created = await api('POST', '/sandboxes', { templateID: 'base', ...body });

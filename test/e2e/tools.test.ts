@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { CommandExitError, Sandbox } from 'e2b';
 import { startServer, useServerEnv, type ServerProcess } from '../helpers/server-process.js';
+import { apiRequest, type ApiResponse } from '../helpers/api-request.js';
 
 let server: ServerProcess;
 before(async () => {
@@ -14,10 +15,7 @@ after(async () => server.destroy());
 const search = { name: 'web_search', description: 'Search the web', inputSchema: { type: 'object', properties: { q: { type: 'string' } }, required: ['q'] }, http: { url: 'https://tools.example/search', method: 'post' } };
 const calc = { name: 'calculator', description: 'Evaluate arithmetic', inputSchema: { type: 'object', properties: { expression: { type: 'string' } } } };
 
-async function api(method: string, path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(`${server.url}${path}`, { method, headers: { 'x-api-key': server.apiKey, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
-}
+const api = (method: string, route: string, body?: unknown): Promise<ApiResponse> => apiRequest(server, method, route, body);
 
 test('tools given at create appear read-only, and can be replaced on a running sandbox', async () => {
   const created = await api('POST', '/sandboxes', { templateID: 'base', tools: [search, calc] });
