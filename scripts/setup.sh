@@ -12,7 +12,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # btrfs-progs: the sandboxes filesystem (per-sandbox disk limits through btrfs quota groups).
-DEBIAN_PACKAGES=(bubblewrap mmdebstrap gcc libc6-dev make iproute2 procps btrfs-progs nftables)
+# criu: pause/resume with memory on the namespaces backend (where the host's kernel and CRIU allow it).
+DEBIAN_PACKAGES=(bubblewrap mmdebstrap gcc libc6-dev make iproute2 procps btrfs-progs nftables criu)
 # The test suite drives the dashboard in Debian's Chromium.
 if [ "${1:-}" = "--with-browser" ]; then DEBIAN_PACKAGES+=(chromium); fi
 missing=()

@@ -15,11 +15,16 @@ import { availableControllers, cgroupPids, createSandboxCgroups, readUsage, remo
 import { isSameProcess, processStartTicks } from './process-identity.js';
 import { LauncherSpawner } from './launcher-spawner.js';
 import { writeToolIndex } from './tool-files.js';
+import { criuUnsupportedReason, probeCriu } from './criu-support.js';
 import { TOOLS_MOUNT_PATH } from '../../core/tool-definitions.js';
 import { SANDBOX_UID_BASE, SANDBOX_UID_COUNT } from './sandbox-identity.js';
 import { ensureSandboxDisk } from './sandbox-disk.js';
 import { prepareLayout, sandboxLayout, volumeArgs } from './sandbox-layout.js';
 import { identityNetwork } from './sandbox-identity.js';
+
+/** The sandbox's copy of the supervisor binary, in its directory and as PID 1 sees it. */
+export const SANDBOX_INIT_FILE = 'init';
+export const SANDBOX_INIT_PATH = '/run/hearth/init';
 
 export interface NamespacesBackendOptions {
   /** Directory holding one subdirectory per sandbox (upper/work layers and the supervisor socket). */
@@ -27,6 +32,8 @@ export interface NamespacesBackendOptions {
   supervisorBinary: string;
   cgroupParent: string;
   launchTimeoutMs: number;
+  /** The CRIU binary pause would checkpoint with; default `criu` from PATH. */
+  criuBinary?: string;
   /** Disk limits: sandboxesDir becomes a loop-mounted btrfs image with quotas (see sandbox-disk.ts); undefined runs without them. */
   disk?: { imagePath: string; sizeGiB: number };
 }
@@ -54,6 +61,7 @@ export class NamespacesBackend implements Backend {
 
   private readonly spawner: LauncherSpawner;
   private readonly pendingRemovals = new Set<Promise<void>>();
+  private criuUnsupported: Promise<string | undefined> | undefined;
 
   constructor(private readonly options: NamespacesBackendOptions) {
     this.spawner = new LauncherSpawner(options.supervisorBinary, options.launchTimeoutMs);
@@ -103,6 +111,9 @@ export class NamespacesBackend implements Backend {
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     await fs.mkdir(toolsDir, { mode: 0o755 });
     await writeToolIndex(toolsDir, { 'index.json': '{ "tools": [] }\n' });
+    // PID 1 runs its own copy, bound into the sandbox: a checkpoint then holds nothing of the host's, and a
+    // paused sandbox resumes with the binary it was paused with.
+    await fs.copyFile(this.options.supervisorBinary, path.join(dir, SANDBOX_INIT_FILE));
     await Promise.all([prepareLayout(layout, spec.hostname, identityNetwork(spec)), fs.mkdir(merged)]);
     const procsFiles = await createSandboxCgroups(this.options.cgroupParent, spec.sandboxId, {
       memoryMiB: spec.memoryMiB,
@@ -126,6 +137,8 @@ export class NamespacesBackend implements Backend {
       ...(spec.netnsPath ? ['--netns', spec.netnsPath] : []),
       ...(spec.noNewPrivileges ? ['--no-new-privs', '1'] : []),
       ...(spec.toolsMount ? ['--bind', `${toolsDir}:${TOOLS_MOUNT_PATH}:ro`] : []),
+      '--bind', `${path.join(dir, SANDBOX_INIT_FILE)}:${SANDBOX_INIT_PATH}:ro`,
+      '--reexec', SANDBOX_INIT_PATH,
     ];
     let hostPid: number;
     try {
@@ -218,10 +231,16 @@ export class NamespacesBackend implements Backend {
     await setFrozen(this.options.cgroupParent, asRuntime(runtime).sandboxId, false);
   }
 
+  /** Refused with the exact reason: the host's CRIU and kernel first, then what Hearth itself lacks. */
   async pause(): Promise<SandboxRuntime> {
+    this.criuUnsupported ??= probeCriu(this.options.criuBinary ?? 'criu').then(criuUnsupportedReason);
+    const reason = await this.criuUnsupported;
+    const instead = 'create the sandbox on gVisor instead ("backend": "gvisor" or LABEL hearth.backend=gvisor in its template)';
     throw new UnsupportedError(
       'pause',
-      "the namespaces backend cannot checkpoint process memory: Hearth does not drive CRIU (criu check passes on this kernel, but dumping a sandbox's user, PID and network namespaces, overlay root and host-socket supervisor is not wired in); create the sandbox on gVisor instead (\"backend\": \"gvisor\" or LABEL hearth.backend=gvisor in its template)",
+      reason
+        ? `the namespaces backend checkpoints process memory with CRIU, and ${reason}; ${instead}`
+        : `the namespaces backend cannot checkpoint process memory yet: its sandboxes are laid out for CRIU (every namespace but the network under the sandbox's user namespace, PID 1 run from a file inside the sandbox), but Hearth does not run the dump and restore; ${instead}`,
     );
   }
 
