@@ -75,4 +75,19 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX egress_events_sandbox ON egress_events (sandbox_id, id);`,
   `ALTER TABLE sandboxes ADD COLUMN on_timeout TEXT NOT NULL DEFAULT 'kill';`,
+  `CREATE TABLE snapshots (
+     id TEXT PRIMARY KEY,
+     name TEXT UNIQUE,
+     source_sandbox_id TEXT NOT NULL,
+     backend TEXT NOT NULL,
+     template TEXT NOT NULL,
+     cpu_count INTEGER NOT NULL,
+     memory_mib INTEGER NOT NULL,
+     pids_limit INTEGER NOT NULL,
+     env_vars TEXT NOT NULL,
+     size_bytes INTEGER NOT NULL,
+     created_at_ms INTEGER NOT NULL
+   );
+   CREATE INDEX snapshots_created ON snapshots (created_at_ms, id);
+   CREATE INDEX snapshots_source ON snapshots (source_sandbox_id);`,
 ];

@@ -9,6 +9,8 @@ import type {
   SandboxNetworkSettings,
   SandboxRecord,
   SecretRecord,
+  SnapshotListQuery,
+  SnapshotRecord,
   Store,
   TemplateConfig,
   TemplateRecord,
@@ -121,6 +123,37 @@ function toSandboxRow(record: SandboxRecord): SandboxRow {
     on_timeout: record.onTimeout ?? 'kill',
     ended_at_ms: record.endedAtMs,
     end_reason: record.endReason,
+  };
+}
+
+interface SnapshotRow {
+  id: string;
+  name: string | null;
+  source_sandbox_id: string;
+  backend: string;
+  template: string;
+  cpu_count: number;
+  memory_mib: number;
+  pids_limit: number;
+  env_vars: string;
+  size_bytes: number;
+  created_at_ms: number;
+}
+
+function toSnapshot(row: SnapshotRow): SnapshotRecord {
+  const template = JSON.parse(row.template) as TemplateRecord;
+  return {
+    id: row.id,
+    name: row.name,
+    sourceSandboxId: row.source_sandbox_id,
+    backend: row.backend,
+    template: { ...template, config: { ...DEFAULT_TEMPLATE_CONFIG, ...template.config } },
+    cpuCount: row.cpu_count,
+    memoryMiB: row.memory_mib,
+    pidsLimit: row.pids_limit,
+    envVars: JSON.parse(row.env_vars) as Record<string, string>,
+    sizeBytes: row.size_bytes,
+    createdAtMs: row.created_at_ms,
   };
 }
 
@@ -282,6 +315,58 @@ export class SqliteStore implements Store {
 
   async listTemplates(): Promise<TemplateRecord[]> {
     return (this.sql('SELECT * FROM templates ORDER BY created_at_ms').all() as TemplateRow[]).map(toTemplate);
+  }
+
+  async insertSnapshot(record: SnapshotRecord): Promise<void> {
+    this.db.transaction(() => {
+      if (record.name !== null) this.sql('UPDATE snapshots SET name = NULL WHERE name = ?').run(record.name);
+      this.sql(
+        `INSERT INTO snapshots (id, name, source_sandbox_id, backend, template, cpu_count, memory_mib, pids_limit, env_vars, size_bytes, created_at_ms)
+         VALUES (@id, @name, @source_sandbox_id, @backend, @template, @cpu_count, @memory_mib, @pids_limit, @env_vars, @size_bytes, @created_at_ms)`,
+      ).run({
+        id: record.id,
+        name: record.name,
+        source_sandbox_id: record.sourceSandboxId,
+        backend: record.backend,
+        template: JSON.stringify(record.template),
+        cpu_count: record.cpuCount,
+        memory_mib: record.memoryMiB,
+        pids_limit: record.pidsLimit,
+        env_vars: JSON.stringify(record.envVars),
+        size_bytes: record.sizeBytes,
+        created_at_ms: record.createdAtMs,
+      });
+    })();
+  }
+
+  async getSnapshot(idOrName: string): Promise<SnapshotRecord | undefined> {
+    const row = (this.sql('SELECT * FROM snapshots WHERE id = ?').get(idOrName) ?? this.sql('SELECT * FROM snapshots WHERE name = ?').get(idOrName)) as SnapshotRow | undefined;
+    return row ? toSnapshot(row) : undefined;
+  }
+
+  async listSnapshots(query: SnapshotListQuery): Promise<SnapshotRecord[]> {
+    const where: string[] = [];
+    const params: Record<string, unknown> = {};
+    if (query.sourceSandboxId !== undefined) {
+      where.push('source_sandbox_id = @source');
+      params['source'] = query.sourceSandboxId;
+    }
+    if (query.idOrName !== undefined) {
+      where.push('(id = @idOrName OR name = @idOrName)');
+      params['idOrName'] = query.idOrName;
+    }
+    if (query.after) {
+      where.push('(created_at_ms > @afterMs OR (created_at_ms = @afterMs AND id > @afterId))');
+      params['afterMs'] = query.after.createdAtMs;
+      params['afterId'] = query.after.id;
+    }
+    const limit = query.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(query.limit))}` : '';
+    const sql = `SELECT * FROM snapshots ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at_ms, id${limit}`;
+    return (this.db.prepare(sql).all(params) as SnapshotRow[]).map(toSnapshot);
+  }
+
+  async deleteSnapshot(id: string): Promise<boolean> {
+    return this.sql('DELETE FROM snapshots WHERE id = ?').run(id).changes > 0;
   }
 
   async insertApiKey(record: ApiKeyRecord): Promise<void> {

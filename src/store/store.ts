@@ -122,6 +122,36 @@ export interface TemplateRecord {
   status: 'ready' | 'building' | 'failed';
 }
 
+/**
+ * A persistent snapshot (E2B's `createSnapshot`): a checkpoint of a sandbox's memory and files that new sandboxes
+ * start from, kept until deleted. Its files live under `<dataDir>/snapshots/saved/<id>`.
+ */
+export interface SnapshotRecord {
+  id: string;
+  /** The name it also answers to; a later snapshot taken with the same name takes the name over. */
+  name: string | null;
+  sourceSandboxId: string;
+  backend: string;
+  /** The source's template as it was when the snapshot was taken: the snapshot's files sit on its layers. */
+  template: TemplateRecord;
+  /** The source's limits and environment variables: the defaults of sandboxes started from it. */
+  cpuCount: number;
+  memoryMiB: number;
+  pidsLimit: number;
+  envVars: Record<string, string>;
+  sizeBytes: number;
+  createdAtMs: number;
+}
+
+export interface SnapshotListQuery {
+  sourceSandboxId?: string;
+  /** Only the snapshot with this id or name. */
+  idOrName?: string;
+  /** Return records whose (createdAtMs, id) sorts after this cursor. */
+  after?: { createdAtMs: number; id: string };
+  limit?: number;
+}
+
 export interface ApiKeyRecord {
   id: string;
   /** SHA-256 of the key, hex; the key itself is never stored. */
@@ -154,6 +184,14 @@ export interface Store {
   getTemplate(idOrAlias: string): Promise<TemplateRecord | undefined>;
   listTemplates(): Promise<TemplateRecord[]>;
   deleteTemplate(id: string): Promise<boolean>;
+
+  /** Stores a snapshot; a snapshot holding the same name loses it (in the same transaction). */
+  insertSnapshot(record: SnapshotRecord): Promise<void>;
+  /** By id first, then by name. */
+  getSnapshot(idOrName: string): Promise<SnapshotRecord | undefined>;
+  /** Oldest first. */
+  listSnapshots(query: SnapshotListQuery): Promise<SnapshotRecord[]>;
+  deleteSnapshot(id: string): Promise<boolean>;
 
   insertApiKey(record: ApiKeyRecord): Promise<void>;
   findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;

@@ -1,7 +1,7 @@
 // The Store contract suite: every Store implementation runs these same tests.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_NETWORK_SETTINGS, DEFAULT_TEMPLATE_CONFIG, type SandboxRecord, type Store } from '../../src/store/store.js';
+import { DEFAULT_NETWORK_SETTINGS, DEFAULT_TEMPLATE_CONFIG, type SandboxRecord, type SnapshotRecord, type Store } from '../../src/store/store.js';
 
 function sandbox(id: string, overrides: Partial<SandboxRecord> = {}): SandboxRecord {
   return {
@@ -23,6 +23,23 @@ function sandbox(id: string, overrides: Partial<SandboxRecord> = {}): SandboxRec
     network: DEFAULT_NETWORK_SETTINGS,
     endedAtMs: null,
     endReason: null,
+    ...overrides,
+  };
+}
+
+function snapshot(id: string, overrides: Partial<SnapshotRecord> = {}): SnapshotRecord {
+  return {
+    id,
+    name: null,
+    sourceSandboxId: 'src1',
+    backend: 'gvisor',
+    template: { id: 'base', aliases: ['base'], layers: ['/layers/a', '/layers/b'], config: DEFAULT_TEMPLATE_CONFIG, buildMs: 1, createdAtMs: 1, cpuCount: 2, memoryMiB: 512, diskMiB: 0, pidsLimit: 0, sizeBytes: 5, status: 'ready' },
+    cpuCount: 1,
+    memoryMiB: 256,
+    pidsLimit: 128,
+    envVars: { A: '1' },
+    sizeBytes: 4096,
+    createdAtMs: 100,
     ...overrides,
   };
 }
@@ -133,6 +150,33 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       const events = await store.listEgressEvents('s1', 10);
       assert.deepEqual(events.map((event) => [event.action, event.host]), [['deny', 'b.test'], ['allow', 'a.test']]);
       assert.equal((await store.listEgressEvents('s1', 1)).length, 1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`${name}: snapshots by id or name; a name moves to the newest; list filters and pages; delete`, async () => {
+    const store = await open();
+    try {
+      await store.insertSnapshot(snapshot('snap-1', { name: 'warm', createdAtMs: 1 }));
+      assert.deepEqual(await store.getSnapshot('snap-1'), snapshot('snap-1', { name: 'warm', createdAtMs: 1 }));
+      assert.equal((await store.getSnapshot('warm'))?.id, 'snap-1');
+      await store.insertSnapshot(snapshot('snap-2', { name: 'warm', createdAtMs: 2, sourceSandboxId: 'src2' }));
+      await store.insertSnapshot(snapshot('snap-3', { createdAtMs: 3 }));
+      assert.equal((await store.getSnapshot('warm'))?.id, 'snap-2', 'the name moved to the newer snapshot');
+      assert.equal((await store.getSnapshot('snap-1'))?.name, null, 'the older one keeps its id only');
+      assert.equal(await store.getSnapshot('nope'), undefined);
+      assert.deepEqual((await store.listSnapshots({})).map((s) => s.id), ['snap-1', 'snap-2', 'snap-3']);
+      assert.deepEqual((await store.listSnapshots({ sourceSandboxId: 'src1' })).map((s) => s.id), ['snap-1', 'snap-3']);
+      assert.deepEqual((await store.listSnapshots({ idOrName: 'warm' })).map((s) => s.id), ['snap-2']);
+      assert.deepEqual((await store.listSnapshots({ idOrName: 'snap-3' })).map((s) => s.id), ['snap-3']);
+      assert.deepEqual((await store.listSnapshots({ after: { createdAtMs: 1, id: 'snap-1' }, limit: 1 })).map((s) => s.id), ['snap-2']);
+      assert.deepEqual((await store.getSnapshot('snap-3'))?.template.layers, ['/layers/a', '/layers/b']);
+      assert.equal(await store.deleteSnapshot('snap-2'), true);
+      assert.equal(await store.deleteSnapshot('snap-2'), false);
+      assert.equal(await store.getSnapshot('warm'), undefined);
+      await store.insertSnapshot(snapshot('snap-4', { name: 'warm', createdAtMs: 4 }));
+      assert.equal((await store.getSnapshot('warm'))?.id, 'snap-4', 'a deleted snapshot’s name is free again');
     } finally {
       await store.close();
     }
