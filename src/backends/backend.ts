@@ -98,6 +98,10 @@ export interface Backend {
   resume(runtime: SandboxRuntime): Promise<SandboxRuntime>;
   /** Checkpoints a running sandbox into `dir` and leaves it running; absent: the backend cannot (UnsupportedError). */
   snapshot?(runtime: SandboxRuntime, dir: string): Promise<SandboxSnapshot>;
-  /** Starts a new sandbox whose processes continue from `snapshot`; its identity (hostname, environment) comes from `spec`. */
+  /**
+   * Starts a new sandbox whose processes continue from `snapshot`; its identity (hostname, environment) comes from `spec`.
+   * The new sandbox must not need `snapshot.dir` once this returns: forks delete it at once, and a persistent snapshot
+   * may be deleted while sandboxes started from it run.
+   */
   restore?(spec: SandboxSpec, snapshot: SandboxSnapshot): Promise<StartedSandbox>;
 }

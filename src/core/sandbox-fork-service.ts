@@ -4,16 +4,15 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Backend, SandboxSnapshot } from '../backends/backend.js';
+import type { Backend } from '../backends/backend.js';
 import { parseBackendKind } from '../backends/backend-kinds.js';
-import { InvalidArgumentError, TemplateNotFoundError, UnsupportedError, toHearthError, type HearthError } from '../errors/hearth-error.js';
+import { InvalidArgumentError, TemplateNotFoundError, toHearthError, type HearthError } from '../errors/hearth-error.js';
 import type { SandboxRecord, Store } from '../store/store.js';
-import { SupervisorClient } from '../supervisor/supervisor-client.js';
 import type { CreateSandboxCommand } from './commands.js';
+import { checkpointLiveSandbox } from './live-checkpoint.js';
 import type { Logger } from './logger.js';
 import type { SandboxService } from './sandbox-service.js';
 
-const SUPERVISOR_CONNECT_TIMEOUT_MS = 5000;
 export const MAX_FORKS = 16;
 
 export class SandboxForkService {
@@ -28,22 +27,12 @@ export class SandboxForkService {
   async fork(sourceId: string, count: number, timeoutMs: number): Promise<Array<SandboxRecord | HearthError>> {
     if (!Number.isInteger(count) || count < 1 || count > MAX_FORKS) throw new InvalidArgumentError(`count must be an integer from 1 to ${MAX_FORKS}`);
     this.sandboxes.checkTimeout(timeoutMs);
-    if (!this.backend.snapshot) throw new UnsupportedError('fork', 'this server has no backend that can checkpoint memory');
-    const source = this.sandboxes.getLive(sourceId);
-    const template = await this.store.getTemplate(source.record.templateId);
-    if (!template) throw new TemplateNotFoundError(source.record.templateId);
+    const { templateId } = this.sandboxes.getLive(sourceId).record;
+    const template = await this.store.getTemplate(templateId);
+    if (!template) throw new TemplateNotFoundError(templateId);
     const dir = path.join(this.forksDir, `${sourceId}-${randomBytes(4).toString('hex')}`);
-    // the checkpoint drops the supervisor's connection: take the source out of service meanwhile, then reconnect
-    this.sandboxes.detachLive(sourceId);
-    source.client.close();
     try {
-      let snapshot: SandboxSnapshot;
-      try {
-        snapshot = await this.backend.snapshot(source.record.runtime, dir);
-      } finally {
-        source.client = await SupervisorClient.connect({ socketPath: this.backend.endpoint(source.record.runtime).socketPath, connectTimeoutMs: SUPERVISOR_CONNECT_TIMEOUT_MS });
-        this.sandboxes.attachLive(source);
-      }
+      const { snapshot, source } = await checkpointLiveSandbox(this.sandboxes, this.backend, sourceId, dir, 'fork');
       const { record } = source;
       const command: CreateSandboxCommand = {
         kind: 'create',
