@@ -7,6 +7,7 @@ import { runBudget } from './budget-command.js';
 import { runCost } from './cost-command.js';
 import { runEgress } from './egress-command.js';
 import { runSecret } from './secret-command.js';
+import { runSnapshot } from './snapshot-command.js';
 
 const HELP = `hearth: self-hosted sandboxes for AI agents with an E2B-compatible API
 
@@ -20,6 +21,8 @@ usage:
   hearth pool set TEMPLATE SIZE        resize a template's warm pool
   hearth secret set NAME [--value V]   store a secret (sealed); grant it at create with "secrets"
   hearth secret ls | rm NAME           list secret names; delete (revokes it from running sandboxes)
+  hearth snapshot create ID [--name N] save a sandbox's memory and files; Sandbox.create(N) starts from it
+  hearth snapshot ls | rm ID_OR_NAME   list persistent snapshots; delete one (frees its files)
   hearth egress SANDBOX_ID             a sandbox's egress audit log: allowed and denied connections
   hearth bench [--quick] [--runs N]    p50/p95/p99 of create, exec, ramp, density and floors
   hearth budget --target T --start S   latency budget: what each sandbox start leaves for inference
@@ -46,6 +49,8 @@ async function main(argv: string[]): Promise<number> {
       return runBudget(rest);
     case 'secret':
       return runSecret(rest);
+    case 'snapshot':
+      return runSnapshot(rest);
     case 'egress':
       return runEgress(rest);
     case 'cost':

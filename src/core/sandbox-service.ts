@@ -135,13 +135,17 @@ export class SandboxService {
     return [...this.live.values()];
   }
 
-  /** Creates a sandbox: claims a warm one from the template's pool, or starts one cold on a miss. */
+  /** Creates a sandbox: claims a warm one from the template's pool, or starts one cold on a miss; restores a persistent snapshot that `templateId` names. */
   async create(command: CreateSandboxCommand): Promise<SandboxRecord> {
     const startedAt = performance.now();
-    const template = await this.store.getTemplate(command.templateId);
-    if (!template) throw new TemplateNotFoundError(command.templateId);
-    if (template.status !== 'ready') throw new ConflictError(`template "${command.templateId}" is ${template.status}, not ready`);
     for (const name of command.network.secrets) if (!(await this.store.getSecret(name))) throw new SecretNotFoundError(name);
+    const template = await this.store.getTemplate(command.templateId);
+    if (!template) {
+      const restored = await this.snapshotHooks?.startFromSavedSnapshot(command);
+      if (restored) return restored;
+      throw new TemplateNotFoundError(command.templateId);
+    }
+    if (template.status !== 'ready') throw new ConflictError(`template "${command.templateId}" is ${template.status}, not ready`);
     // Pooled sandboxes carry the template's limits; a create asking for others starts cold with them.
     const diskLimits = this.backend.capabilities().limits.disk;
     const templateLimits = sameLimits(resolveLimits(template, command.limits, this.config, diskLimits), resolveLimits(template, {}, this.config, diskLimits));

@@ -1,6 +1,7 @@
 // What the sandbox service asks of the pause and snapshot machinery, so its own file stays about lifecycle.
 import type { SandboxRuntime, SandboxSnapshot } from '../backends/backend.js';
-import type { TemplateRecord } from '../store/store.js';
+import type { SandboxRecord, TemplateRecord } from '../store/store.js';
+import type { CreateSandboxCommand } from './commands.js';
 
 export interface SnapshotHooks {
   /** The memory snapshot new sandboxes of `template` restore from, if it is a snapshot-started template that has one. */
@@ -10,6 +11,8 @@ export interface SnapshotHooks {
    * took the template's snapshot from it (its supervisor connection was dropped for that: connect again).
    */
   afterColdStart(template: TemplateRecord, backendKind: string, runtime: SandboxRuntime): Promise<boolean>;
+  /** Starts a sandbox from the persistent snapshot a create's `templateId` names (no template has it); undefined when none does. */
+  startFromSavedSnapshot(command: CreateSandboxCommand): Promise<SandboxRecord | undefined>;
   /** Pauses a running sandbox whose timeout asked for it (E2B's autoPause / lifecycle.onTimeout: 'pause'). */
   pauseOnTimeout(sandboxId: string): Promise<void>;
 }

@@ -1,4 +1,4 @@
-// Wires pause/resume, fork and snapshot-started templates into the sandbox service (its SnapshotHooks).
+// Wires pause/resume, fork, persistent snapshots and snapshot-started templates into the sandbox service (its SnapshotHooks).
 import path from 'node:path';
 import type { Backend } from '../backends/backend.js';
 import type { SandboxNetworkManager } from '../network/sandbox-network-manager.js';
@@ -6,6 +6,7 @@ import type { Store } from '../store/store.js';
 import type { Logger } from './logger.js';
 import { SandboxForkService } from './sandbox-fork-service.js';
 import { SandboxPauseService } from './sandbox-pause-service.js';
+import { SavedSnapshotService } from './saved-snapshot-service.js';
 import type { SandboxService } from './sandbox-service.js';
 import { TemplateSnapshots } from './template-snapshots.js';
 
@@ -13,6 +14,7 @@ export interface SnapshotServices {
   pauses: SandboxPauseService;
   forks: SandboxForkService;
   templateSnapshots: TemplateSnapshots;
+  saved: SavedSnapshotService;
 }
 
 /** Call before `sandboxes.recover()`, so paused sandboxes are kept across the restart. */
@@ -20,12 +22,14 @@ export function installSnapshotServices(store: Store, backend: Backend, sandboxe
   const pauses = new SandboxPauseService(store, backend, sandboxes, network, log);
   const forks = new SandboxForkService(store, backend, sandboxes, path.join(dataDir, 'snapshots', 'forks'), log);
   const templateSnapshots = new TemplateSnapshots(backend, path.join(dataDir, 'snapshots', 'templates'), log);
+  const saved = new SavedSnapshotService(store, backend, sandboxes, pauses, path.join(dataDir, 'snapshots', 'saved'), log);
   sandboxes.snapshotHooks = {
     templateSnapshot: (template, backendKind) => templateSnapshots.find(template, backendKind),
     afterColdStart: (template, backendKind, runtime) => templateSnapshots.takeIfMissing(template, backendKind, runtime),
+    startFromSavedSnapshot: (command) => saved.startSandbox(command),
     pauseOnTimeout: async (sandboxId) => {
       await pauses.pause(sandboxId);
     },
   };
-  return { pauses, forks, templateSnapshots };
+  return { pauses, forks, templateSnapshots, saved };
 }

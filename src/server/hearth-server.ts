@@ -81,6 +81,8 @@ export async function startHearthServer(config: ServerConfig, log: Logger, apiKe
       : undefined;
   const sandboxes = new SandboxService(store, backend, config, log, network);
   const snapshots = installSnapshotServices(store, backend, sandboxes, network, config.dataDir, log);
+  const orphanSnapshots = await snapshots.saved.removeOrphanFiles();
+  if (orphanSnapshots > 0) log.info(`removed the files of ${orphanSnapshots} deleted or unfinished snapshot(s)`);
   const recovered = await sandboxes.recover();
   if (recovered.reattached + recovered.reaped > 0) {
     log.info(`after restart: re-attached ${recovered.reattached} sandbox(es), reaped ${recovered.reaped}`);

@@ -12,6 +12,7 @@ import { registerSandboxRoutes } from './control-plane/sandbox-routes.js';
 import { registerPauseRoutes } from './control-plane/pause-routes.js';
 import type { SnapshotServices } from '../core/snapshot-services.js';
 import { registerTemplateRoutes } from './control-plane/template-routes.js';
+import { registerSnapshotRoutes } from './control-plane/snapshot-routes.js';
 import { createUploadStore, isTemplateUpload, registerSdkTemplateRoutes, serveTemplateUpload } from './control-plane/sdk-template-routes.js';
 import { registerAdminRoutes } from './control-plane/admin-routes.js';
 import { registerBenchResultRoutes } from './control-plane/bench-result-routes.js';
@@ -33,7 +34,7 @@ export interface HttpServerDeps {
   templates: TemplateService;
   secrets: SecretService;
   log: Logger;
-  /** Pause/resume and fork; absent: those endpoints are not offered. */
+  /** Pause/resume, fork and persistent snapshots; absent: those endpoints are not offered. */
   snapshots?: SnapshotServices;
 }
 
@@ -43,7 +44,8 @@ export function createHttpServer(deps: HttpServerDeps): http.Server {
   registerSandboxRoutes(router, deps.sandboxes, deps.config);
   registerNetworkRoutes(router, deps.sandboxes, deps.config);
   registerSecretRoutes(router, deps.secrets, deps.config);
-  registerTemplateRoutes(router, deps.store, deps.templates, deps.config);
+  if (deps.snapshots) registerSnapshotRoutes(router, deps.snapshots.saved, deps.config);
+  registerTemplateRoutes(router, deps.store, deps.templates, deps.config, deps.snapshots?.saved);
   const uploads = createUploadStore(deps.config);
   registerSdkTemplateRoutes(router, deps.templates, uploads, deps.config);
   registerAdminRoutes(router, deps.sandboxes, deps.config);

@@ -49,7 +49,13 @@ function optionalText(value: unknown, what: string): string | undefined {
   return value;
 }
 
-export function registerTemplateRoutes(router: Router, store: Store, templates: TemplateService, config: ServerConfig): void {
+/** What template deletion asks of persistent snapshots: the SDK deletes a snapshot through DELETE /templates/{id}. */
+export interface SnapshotDeletion {
+  /** true when `ref` named a snapshot (now deleted), false when it names none. */
+  delete(ref: string): Promise<boolean>;
+}
+
+export function registerTemplateRoutes(router: Router, store: Store, templates: TemplateService, config: ServerConfig, snapshots?: SnapshotDeletion): void {
   router.add('GET', '/templates', async ({ response }) => {
     sendJson(response, 200, (await store.listTemplates()).map(templateView));
   });
@@ -57,7 +63,8 @@ export function registerTemplateRoutes(router: Router, store: Store, templates: 
     sendJson(response, 200, templateView(await templates.get(params['templateID'] ?? '')));
   });
   router.add('DELETE', '/templates/:templateID', async ({ response, params }) => {
-    await templates.delete(params['templateID'] ?? '');
+    const ref = params['templateID'] ?? '';
+    if (!(await snapshots?.delete(ref))) await templates.delete(ref);
     sendEmpty(response, 204);
   });
   router.add('POST', '/admin/templates/:templateID/aliases', async ({ request, response, params }) => {
