@@ -1,6 +1,5 @@
 /* Event loop: listening socket, one client, signalfd, inotify, child fds. */
 #include "sv.h"
-#include <sys/prctl.h>
 #include "guest.h"
 #include <errno.h>
 #include <signal.h>
@@ -167,18 +166,10 @@ static void dispatch(const struct msg *m)
 static int client_read_once(void);
 
 /* A gVisor checkpoint cannot save a socket bound to a host path: SIGUSR1 drops the connection and the
- * listening socket (and its path) before one; SIGUSR2 listens again after a restore or a fork's checkpoint.
- * A namespaces sandbox's listening socket is kept (CRIU saves it as external and a restore hands in a new
- * one): SIGUSR1 drops the connection and lets CRIU, entering the sandbox's user namespace, open this process's
- * /proc entries; SIGUSR2 closes them to the sandbox's processes again. */
+ * listening socket (and its path) before one; SIGUSR2 listens again after a restore or a fork's checkpoint. */
 static void checkpoint_signal(uint32_t signo)
 {
-    if (dev_mode) return;
-    if (!sv_listen_path) {
-        if (signo == SIGUSR1) client_close();
-        prctl(PR_SET_DUMPABLE, signo == SIGUSR1 ? 1 : 0, 0, 0, 0);
-        return;
-    }
+    if (!sv_listen_path || dev_mode) return;
     if (signo == SIGUSR1 && listen_fd >= 0) {
         client_close();
         ep_del(listen_fd);

@@ -15,12 +15,11 @@
 extern struct rlimit sv_nofile;
 
 static const char usage[] =
-    "usage: hearth-supervisor serve (--listen-fd N | --listen PATH) [--env K=V]... [--undumpable 1]\n"
+    "usage: hearth-supervisor serve (--listen-fd N | --listen PATH) [--env K=V]...\n"
     "       hearth-supervisor launch --lower DIR... --upper DIR --work DIR --merged DIR\n"
     "           --socket PATH --uid-base N --uid-count N [--hostname NAME]\n"
     "           [--cgroup-procs FILE]... [--bind SRC:DST[:ro]]... [--env K=V]... [--network none|host]\n"
     "           [--disk-volume DIR --disk-bytes N]   (DIR: a new btrfs subvolume holding --upper and --work)\n"
-    "           [--reexec PATH]   (PID 1 execs PATH, this binary bound into the sandbox, as `serve`)\n"
     "       hearth-supervisor spawner   (launch requests on stdin, see spawner.c)\n"
     "       hearth-supervisor guest-init   (PID 1 of a microVM guest, see guest.c)\n"
     "       hearth-supervisor userns-exec --uid-base N --uid-count N -- COMMAND [ARG]...\n";
@@ -75,7 +74,7 @@ int main(int argc, char **argv)
     if ((argc >= 2 && !strcmp(argv[1], "guest-init")) || (argc == 1 && getpid() == 1)) return guest_init_main();
     if (argc >= 2 && !strcmp(argv[1], "userns-exec")) return userns_exec_main(argc - 1, argv + 1);
     if (argc < 2 || strcmp(argv[1], "serve")) { fputs(usage, stderr); return 2; }
-    int fd = -1, undumpable = 0;
+    int fd = -1;
     for (int i = 2; i < argc; i++) {
         if (i + 1 >= argc) { fputs(usage, stderr); return 2; }
         const char *o = argv[i], *v = argv[++i];
@@ -84,11 +83,8 @@ int main(int argc, char **argv)
             if ((fd = listen_unix(v)) < 0) { fprintf(stderr, "error: listen %s: %s\n", v, strerror(errno)); return 1; }
             sv_listen_path = v;
         } else if (!strcmp(o, "--env")) add_env(v);
-        else if (!strcmp(o, "--undumpable")) undumpable = !strcmp(v, "1");
         else { fputs(usage, stderr); return 2; }
     }
-    /* no process of the sandbox may ptrace or read the /proc entries of its supervisor */
-    if (undumpable && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) { fprintf(stderr, "error: undumpable: %s\n", strerror(errno)); return 1; }
     if (fd < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) { fputs(usage, stderr); return 2; }
     common_init();
     default_env();

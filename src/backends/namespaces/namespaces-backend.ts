@@ -22,10 +22,6 @@ import { ensureSandboxDisk } from './sandbox-disk.js';
 import { prepareLayout, sandboxLayout, volumeArgs } from './sandbox-layout.js';
 import { identityNetwork } from './sandbox-identity.js';
 
-/** The sandbox's copy of the supervisor binary, in its directory and as PID 1 sees it. */
-export const SANDBOX_INIT_FILE = 'init';
-export const SANDBOX_INIT_PATH = '/run/hearth/init';
-
 export interface NamespacesBackendOptions {
   /** Directory holding one subdirectory per sandbox (upper/work layers and the supervisor socket). */
   sandboxesDir: string;
@@ -111,9 +107,6 @@ export class NamespacesBackend implements Backend {
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     await fs.mkdir(toolsDir, { mode: 0o755 });
     await writeToolIndex(toolsDir, { 'index.json': '{ "tools": [] }\n' });
-    // PID 1 runs its own copy, bound into the sandbox: a checkpoint then holds nothing of the host's, and a
-    // paused sandbox resumes with the binary it was paused with.
-    await fs.copyFile(this.options.supervisorBinary, path.join(dir, SANDBOX_INIT_FILE));
     await Promise.all([prepareLayout(layout, spec.hostname, identityNetwork(spec)), fs.mkdir(merged)]);
     const procsFiles = await createSandboxCgroups(this.options.cgroupParent, spec.sandboxId, {
       memoryMiB: spec.memoryMiB,
@@ -137,8 +130,6 @@ export class NamespacesBackend implements Backend {
       ...(spec.netnsPath ? ['--netns', spec.netnsPath] : []),
       ...(spec.noNewPrivileges ? ['--no-new-privs', '1'] : []),
       ...(spec.toolsMount ? ['--bind', `${toolsDir}:${TOOLS_MOUNT_PATH}:ro`] : []),
-      '--bind', `${path.join(dir, SANDBOX_INIT_FILE)}:${SANDBOX_INIT_PATH}:ro`,
-      '--reexec', SANDBOX_INIT_PATH,
     ];
     let hostPid: number;
     try {
@@ -240,7 +231,7 @@ export class NamespacesBackend implements Backend {
       'pause',
       reason
         ? `the namespaces backend checkpoints process memory with CRIU, and ${reason}; ${instead}`
-        : `the namespaces backend cannot checkpoint process memory yet: its sandboxes are laid out for CRIU (every namespace but the network under the sandbox's user namespace, PID 1 run from a file inside the sandbox), but Hearth does not run the dump and restore; ${instead}`,
+        : `the namespaces backend cannot checkpoint process memory yet: Hearth does not run CRIU's dump and restore (it needs CRIU 4.2 or later on Linux 6.16 and later, and a sandbox layout whose namespaces all belong to the sandbox's user namespace); ${instead}`,
     );
   }
 
