@@ -74,6 +74,7 @@ export class TemplateService {
     if (!NAME_PATTERN.test(command.name)) throw new InvalidArgumentError(`template name "${command.name}" must be lowercase letters, digits, '.', '_' or '-'`);
     if (command.name === 'base') throw new InvalidArgumentError('"base" is the built-in template; pick another name');
     if (this.buildingNames.has(command.name)) throw new ConflictError(`template "${command.name}" is already being built`);
+    await this.checkNotSnapshotName(command.name);
     const stat = await fs.stat(command.contextDir).catch(() => undefined);
     if (!stat?.isDirectory()) throw new InvalidArgumentError(`build context ${command.contextDir} is not a directory on the server`);
     const limits = { ...command.limits, ...(reservedBuildId ? this.reserved.get(reservedBuildId)?.limits : {}) };
@@ -157,6 +158,12 @@ export class TemplateService {
     return job;
   }
 
+  /** Snapshots and templates share the `templateID` of a create: a template must not hide a snapshot's name. */
+  private async checkNotSnapshotName(name: string): Promise<void> {
+    const snapshot = await this.store.getSnapshot(name);
+    if (snapshot) throw new ConflictError(`"${name}" already names snapshot ${snapshot.id} (snapshots and templates share names): pick another name or delete the snapshot`);
+  }
+
   job(buildId: string): BuildJob {
     const job = this.jobs.get(buildId);
     if (!job) throw new TemplateNotFoundError(`build ${buildId}`);
@@ -174,6 +181,7 @@ export class TemplateService {
     const other = await this.store.getTemplate(alias);
     const template = await this.get(idOrAlias);
     if (other && other.id !== template.id) throw new ConflictError(`"${alias}" already names template ${other.id}`);
+    await this.checkNotSnapshotName(alias);
     const updated = { ...template, aliases: [...new Set([...template.aliases, alias])] };
     await this.store.upsertTemplate(updated);
     return updated;

@@ -137,6 +137,9 @@ test('a name moves to the newest snapshot; listSnapshots filters by sandbox and 
   const fromOld = await create(first.snapshotId);
   assert.equal(await fromOld.files.read('/home/user/shared.txt'), 'before the snapshot', 'the older one stays by its id');
 
+  const alias = await api('POST', '/admin/templates/base/aliases', { alias: 'py-state' });
+  assert.equal(alias.status, 409, 'a template cannot take a snapshot’s name');
+
   const cli = await runCli(server, ['snapshot', 'ls', '--sandbox', source.sandboxId]);
   assert.equal(cli.code, 0, cli.stderr);
   assert.match(cli.stdout, new RegExp(`${second.snapshotId}\\s+py-state`));
