@@ -6,9 +6,9 @@ runBackendContract({
   kind: 'namespaces',
   skips: {
     'pause frees the processes and resume brings back the same ones with their files':
-      'memory pause on the namespaces backend needs CRIU, which Hearth does not drive yet: pause answers 501 unsupported (tested in gvisor-fork-snapshot)',
+      'memory pause on the namespaces backend needs CRIU, and no Debian CRIU can checkpoint on this kernel (3.17 cannot read the split vDSO of Linux 6.13+, 4.1 cannot save inet sockets on 6.16+): pause answers 501 naming that (namespaces-pause-resume)',
     'forks continue from the source and are independent of it and of each other':
-      'fork needs a memory checkpoint (CRIU on this backend), which Hearth does not drive yet: fork answers 501 unsupported (tested in gvisor-fork-snapshot)',
+      'fork needs a memory checkpoint, CRIU on this backend, which cannot run here (see pause): fork answers 501 unsupported (gvisor-fork-snapshot)',
   },
 });
 

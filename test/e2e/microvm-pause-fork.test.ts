@@ -1,7 +1,7 @@
 // Pause/resume, fork and template services on the microVM backend through the e2b SDK: a Python process keeps
 // its variable and pid across pause/resume cycles with a daemon restart in the middle, files are never lost,
-// forks continue from their source independently, and a template's start command runs once, before its
-// snapshot, not again in every restored sandbox.
+// forks continue from their source independently, a persistent snapshot outlives its source, and a template's
+// start command runs once, before its snapshot, not again in every restored sandbox.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -109,6 +109,29 @@ describe('microvm pause/resume, fork and template services', { skip: unavailable
       assert.equal(await source.files.read('/home/user/shared.txt'), 'source');
     } finally {
       for (const sandbox of [source, ...forks]) await sandbox.kill().catch(() => undefined);
+    }
+  });
+
+  test('a persistent snapshot (createSnapshot) outlives its source and restores its memory and files', async () => {
+    const source = await Sandbox.create({ timeoutMs: 600_000, requestTimeoutMs: 600_000 });
+    let snapshotId = '';
+    try {
+      await source.commands.run(MEMORY_SERVER, { background: true });
+      const before = await readMemory(source);
+      await source.files.write('/home/user/saved.txt', 'in the snapshot');
+      snapshotId = (await source.createSnapshot({ name: 'microvm-saved', requestTimeoutMs: 600_000 })).snapshotId;
+      await source.kill();
+      const restored = await Sandbox.create('microvm-saved', { timeoutMs: 600_000, requestTimeoutMs: 600_000 });
+      try {
+        assert.equal((await readMemory(restored)).secret, before.secret);
+        assert.equal(await restored.files.read('/home/user/saved.txt'), 'in the snapshot');
+        assert.equal((await restored.commands.run('hostname', COMMAND)).stdout.trim(), restored.sandboxId);
+      } finally {
+        await restored.kill();
+      }
+    } finally {
+      await source.kill().catch(() => undefined);
+      if (snapshotId) assert.equal(await Sandbox.deleteSnapshot(snapshotId), true);
     }
   });
 
