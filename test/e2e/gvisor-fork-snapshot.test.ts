@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import { Sandbox } from 'e2b';
 import { findRunsc, RUNSC_INSTALL_HINT } from '../../src/backends/gvisor/gvisor-host-check.js';
 import { runCli, startServer, useServerEnv, type ServerProcess } from '../helpers/server-process.js';
+import { MEMORY_SERVER, readMemory } from '../helpers/memory-server.js';
 
 const skip = findRunsc() ? false : `runsc is not installed: ${RUNSC_INSTALL_HINT}`;
 let server: ServerProcess;
@@ -23,24 +24,6 @@ after(async () => {
   await server?.destroy();
   rmSync(contextDir, { recursive: true, force: true });
 });
-
-const MEMORY_SERVER = `python3 -c '
-import http.server, os
-secret = os.urandom(8).hex()
-count = [0]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        count[0] += 1
-        self.send_response(200); self.end_headers(); self.wfile.write(("%s %d" % (secret, count[0])).encode())
-    def log_message(self, *a): pass
-http.server.HTTPServer(("127.0.0.1", 8000), H).serve_forever()
-'`;
-
-async function readMemory(sbx: Sandbox, port = 8000): Promise<{ secret: string; count: number }> {
-  const out = (await sbx.commands.run(`curl -s --retry 20 --retry-connrefused --retry-delay 0 http://127.0.0.1:${port}/`)).stdout.trim();
-  const [secret = '', count = '0'] = out.split(' ');
-  return { secret, count: Number(count) };
-}
 
 async function exists(sbx: Sandbox, file: string): Promise<boolean> {
   return sbx.files.exists(file);

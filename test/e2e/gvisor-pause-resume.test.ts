@@ -9,6 +9,7 @@ import { Sandbox } from 'e2b';
 import { findRunsc, RUNSC_INSTALL_HINT } from '../../src/backends/gvisor/gvisor-host-check.js';
 import { eventually } from '../helpers/sandbox-fixture.js';
 import { startServer, useServerEnv, type ServerProcess } from '../helpers/server-process.js';
+import { MEMORY_SERVER, readMemory } from '../helpers/memory-server.js';
 
 const skip = findRunsc() ? false : `runsc is not installed: ${RUNSC_INSTALL_HINT}`;
 const ARGS = ['--backend', 'gvisor', '--pool', 'base=0'];
@@ -20,26 +21,6 @@ before(async () => {
   useServerEnv(server);
 });
 after(async () => server?.destroy());
-
-/** A Python process holding a random secret and a counter in memory, served on 127.0.0.1:8000. */
-const MEMORY_SERVER = `python3 -c '
-import http.server, os
-secret = os.urandom(8).hex()
-count = [0]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        count[0] += 1
-        body = ("%s %d %d" % (secret, count[0], os.getpid())).encode()
-        self.send_response(200); self.end_headers(); self.wfile.write(body)
-    def log_message(self, *a): pass
-http.server.HTTPServer(("127.0.0.1", 8000), H).serve_forever()
-'`;
-
-async function readMemory(sbx: Sandbox): Promise<{ secret: string; count: number; pid: number }> {
-  const out = (await sbx.commands.run('curl -s --retry 20 --retry-connrefused --retry-delay 0 http://127.0.0.1:8000/')).stdout.trim();
-  const [secret = '', count = '0', pid = '0'] = out.split(' ');
-  return { secret, count: Number(count), pid: Number(pid) };
-}
 
 async function state(sandboxId: string): Promise<string> {
   return (await Sandbox.getInfo(sandboxId)).state;

@@ -11,6 +11,7 @@ import { Sandbox } from 'e2b';
 import { DEFAULT_MICROVM_DIR } from '../../src/backends/microvm/microvm-options.js';
 import { findQemu } from '../../src/backends/microvm/qemu-host-check.js';
 import { runCli, startServer, useServerEnv, type ServerProcess } from '../helpers/server-process.js';
+import { MEMORY_SERVER, readMemory } from '../helpers/memory-server.js';
 
 const kernelDir = path.join(process.env['HEARTH_MICROVM_DIR'] ?? DEFAULT_MICROVM_DIR, 'kernel');
 const hasKernel = existsSync(kernelDir) && readdirSync(kernelDir).some((name) => existsSync(path.join(kernelDir, name, 'vmlinux')));
@@ -18,26 +19,6 @@ const unavailable = !findQemu() ? 'QEMU is not installed' : !hasKernel ? 'no mic
 const ARGS = ['--backend', 'microvm', '--pool', 'base=0'];
 /** Commands are slow under TCG (software CPU emulation). */
 const COMMAND = { timeoutMs: 120_000 };
-
-/** A Python process holding a random secret and a counter in memory, served on 127.0.0.1:8000. */
-const MEMORY_SERVER = `python3 -c '
-import http.server, os
-secret = os.urandom(8).hex()
-count = [0]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        count[0] += 1
-        body = ("%s %d %d" % (secret, count[0], os.getpid())).encode()
-        self.send_response(200); self.end_headers(); self.wfile.write(body)
-    def log_message(self, *a): pass
-http.server.HTTPServer(("127.0.0.1", 8000), H).serve_forever()
-'`;
-
-async function readMemory(sbx: Sandbox): Promise<{ secret: string; count: number; pid: number }> {
-  const out = (await sbx.commands.run('curl -s --retry 60 --retry-connrefused --retry-delay 1 http://127.0.0.1:8000/', COMMAND)).stdout.trim();
-  const [secret = '', count = '0', pid = '0'] = out.split(' ');
-  return { secret, count: Number(count), pid: Number(pid) };
-}
 
 describe('microvm pause/resume, fork and template services', { skip: unavailable ?? false }, () => {
   let server: ServerProcess;
@@ -53,7 +34,7 @@ describe('microvm pause/resume, fork and template services', { skip: unavailable
     const id = sbx.sandboxId;
     try {
       await sbx.commands.run(MEMORY_SERVER, { background: true });
-      const first = await readMemory(sbx);
+      const first = await readMemory(sbx, { commandTimeoutMs: COMMAND.timeoutMs });
       assert.match(first.secret, /^[0-9a-f]{16}$/);
       let lastCount = first.count;
       for (let cycle = 1; cycle <= 3; cycle++) {
@@ -67,7 +48,7 @@ describe('microvm pause/resume, fork and template services', { skip: unavailable
           assert.equal((await Sandbox.getInfo(id)).state, 'paused', 'still paused after the daemon restart');
         }
         sbx = await Sandbox.connect(id, { timeoutMs: 600_000 });
-        const memory = await readMemory(sbx);
+        const memory = await readMemory(sbx, { commandTimeoutMs: COMMAND.timeoutMs });
         assert.equal(memory.secret, first.secret, `cycle ${cycle}: the Python variable survived`);
         assert.equal(memory.pid, first.pid, `cycle ${cycle}: the same process`);
         assert.ok(memory.count > lastCount, `cycle ${cycle}: the counter continued`);
@@ -86,7 +67,7 @@ describe('microvm pause/resume, fork and template services', { skip: unavailable
     const forks: Sandbox[] = [];
     try {
       await source.commands.run(MEMORY_SERVER, { background: true });
-      const before = await readMemory(source);
+      const before = await readMemory(source, { commandTimeoutMs: COMMAND.timeoutMs });
       await source.files.write('/home/user/shared.txt', 'before the fork');
       for (const result of await source.fork({ count: 2, timeoutMs: 600_000, requestTimeoutMs: 600_000 })) {
         if (result instanceof Error) throw result;
@@ -96,7 +77,7 @@ describe('microvm pause/resume, fork and template services', { skip: unavailable
       assert.ok(forkA && forkB);
       assert.notEqual(forkA.sandboxId, forkB.sandboxId);
       for (const sandbox of [forkA, forkB]) {
-        const memory = await readMemory(sandbox);
+        const memory = await readMemory(sandbox, { commandTimeoutMs: COMMAND.timeoutMs });
         assert.equal(memory.secret, before.secret, 'the fork continues the source’s process');
         assert.equal(await sandbox.files.read('/home/user/shared.txt'), 'before the fork');
       }
@@ -117,13 +98,13 @@ describe('microvm pause/resume, fork and template services', { skip: unavailable
     let snapshotId = '';
     try {
       await source.commands.run(MEMORY_SERVER, { background: true });
-      const before = await readMemory(source);
+      const before = await readMemory(source, { commandTimeoutMs: COMMAND.timeoutMs });
       await source.files.write('/home/user/saved.txt', 'in the snapshot');
       snapshotId = (await source.createSnapshot({ name: 'microvm-saved', requestTimeoutMs: 600_000 })).snapshotId;
       await source.kill();
       const restored = await Sandbox.create('microvm-saved', { timeoutMs: 600_000, requestTimeoutMs: 600_000 });
       try {
-        assert.equal((await readMemory(restored)).secret, before.secret);
+        assert.equal((await readMemory(restored, { commandTimeoutMs: COMMAND.timeoutMs })).secret, before.secret);
         assert.equal(await restored.files.read('/home/user/saved.txt'), 'in the snapshot');
         assert.equal((await restored.commands.run('hostname', COMMAND)).stdout.trim(), restored.sandboxId);
       } finally {

@@ -9,6 +9,8 @@ import { after, before, test } from 'node:test';
 import { NotFoundError, Sandbox, SandboxError, type SnapshotInfo } from 'e2b';
 import { findRunsc, RUNSC_INSTALL_HINT } from '../../src/backends/gvisor/gvisor-host-check.js';
 import { runCli, startServer, useServerEnv, type ServerProcess } from '../helpers/server-process.js';
+import { MEMORY_SERVER, readMemory } from '../helpers/memory-server.js';
+import { apiRequest, type ApiResponse } from '../helpers/api-request.js';
 
 const skip = findRunsc() ? false : `runsc is not installed: ${RUNSC_INSTALL_HINT}`;
 const ARGS = ['--backend', 'gvisor', '--pool', 'base=0'];
@@ -26,40 +28,13 @@ after(async () => {
   await server?.destroy();
 });
 
-/** A Python process whose only state is in memory: a random secret and a request counter. */
-const MEMORY_SERVER = `python3 -c '
-import http.server, os
-secret = os.urandom(8).hex()
-count = [0]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        count[0] += 1
-        self.send_response(200); self.end_headers(); self.wfile.write(("%s %d" % (secret, count[0])).encode())
-    def log_message(self, *a): pass
-http.server.HTTPServer(("127.0.0.1", 8000), H).serve_forever()
-'`;
-
-async function readMemory(sbx: Sandbox): Promise<{ secret: string; count: number }> {
-  const out = (await sbx.commands.run('curl -s --retry 20 --retry-connrefused --retry-delay 0 http://127.0.0.1:8000/')).stdout.trim();
-  const [secret = '', count = '0'] = out.split(' ');
-  return { secret, count: Number(count) };
-}
-
 async function create(template: string): Promise<Sandbox> {
   const sbx = await Sandbox.create(template, { timeoutMs: TIMEOUT_MS });
   started.push(sbx);
   return sbx;
 }
 
-async function api(method: string, route: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(`${server.url}${route}`, {
-    method,
-    headers: { 'x-api-key': server.apiKey, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
+const api = (method: string, route: string, body?: unknown): Promise<ApiResponse> => apiRequest(server, method, route, body);
 
 async function listAll(opts: Parameters<typeof Sandbox.listSnapshots>[0] = {}): Promise<{ items: SnapshotInfo[]; pages: number }> {
   const paginator = Sandbox.listSnapshots(opts);
