@@ -11,6 +11,7 @@ import type { SandboxRecord, Store } from '../store/store.js';
 import type { CreateSandboxCommand } from './commands.js';
 import { checkpointLiveSandbox } from './live-checkpoint.js';
 import type { Logger } from './logger.js';
+import type { SandboxPauseService } from './sandbox-pause-service.js';
 import type { SandboxService } from './sandbox-service.js';
 
 export const MAX_FORKS = 16;
@@ -20,6 +21,7 @@ export class SandboxForkService {
     private readonly store: Store,
     private readonly backend: Backend,
     private readonly sandboxes: SandboxService,
+    private readonly pauses: SandboxPauseService,
     private readonly forksDir: string,
     private readonly log: Logger,
   ) {}
@@ -32,7 +34,7 @@ export class SandboxForkService {
     if (!template) throw new TemplateNotFoundError(templateId);
     const dir = path.join(this.forksDir, `${sourceId}-${randomBytes(4).toString('hex')}`);
     try {
-      const { snapshot, source } = await checkpointLiveSandbox(this.sandboxes, this.backend, sourceId, dir, 'fork');
+      const { snapshot, source } = await checkpointLiveSandbox({ sandboxes: this.sandboxes, backend: this.backend, pauses: this.pauses }, sourceId, dir, 'fork');
       const { record } = source;
       const command: CreateSandboxCommand = {
         kind: 'create',

@@ -40,6 +40,11 @@ export class SandboxPauseService {
     return next;
   }
 
+  /** Runs `operation` with no pause, resume or kill of the sandbox in between (the checkpoints of fork and snapshots). */
+  exclusive<T>(sandboxId: string, operation: () => Promise<T>): Promise<T> {
+    return this.serialize(sandboxId, operation);
+  }
+
   /**
    * Like pausedRecord, after any pause or resume of the sandbox in progress has finished: while one runs, the
    * sandbox is neither live nor recorded as paused.

@@ -99,7 +99,7 @@ export class SavedSnapshotService {
     const dir = this.filesOf(id);
     try {
       await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
-      await checkpointLiveSandbox(this.sandboxes, this.backend, source.id, dir, 'snapshot');
+      await checkpointLiveSandbox({ sandboxes: this.sandboxes, backend: this.backend, pauses: this.pauses }, source.id, dir, 'snapshot');
       const record: SnapshotRecord = {
         id,
         name: name ?? null,

@@ -20,7 +20,7 @@ export interface SnapshotServices {
 /** Call before `sandboxes.recover()`, so paused sandboxes are kept across the restart. */
 export function installSnapshotServices(store: Store, backend: Backend, sandboxes: SandboxService, network: SandboxNetworkManager | undefined, dataDir: string, log: Logger): SnapshotServices {
   const pauses = new SandboxPauseService(store, backend, sandboxes, network, log);
-  const forks = new SandboxForkService(store, backend, sandboxes, path.join(dataDir, 'snapshots', 'forks'), log);
+  const forks = new SandboxForkService(store, backend, sandboxes, pauses, path.join(dataDir, 'snapshots', 'forks'), log);
   const templateSnapshots = new TemplateSnapshots(backend, path.join(dataDir, 'snapshots', 'templates'), log);
   const saved = new SavedSnapshotService(store, backend, sandboxes, pauses, path.join(dataDir, 'snapshots', 'saved'), log);
   sandboxes.snapshotHooks = {

@@ -73,6 +73,30 @@ test('forks start from the source’s memory and files, and writes stay private 
   }
 });
 
+test('a pause sent while a fork checkpoints the sandbox waits for it: both succeed, and the sandbox resumes whole', { skip }, async () => {
+  const source = await Sandbox.create({ timeoutMs: 120_000 });
+  const forks: Sandbox[] = [];
+  try {
+    await source.commands.run(MEMORY_SERVER, { background: true });
+    const before = await readMemory(source);
+    const forking = source.fork({ count: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the fork's checkpoint has begun
+    const [forked, paused] = await Promise.allSettled([forking, Sandbox.pause(source.sandboxId)]);
+    assert.equal(forked.status, 'fulfilled', forked.status === 'rejected' ? String(forked.reason) : '');
+    assert.equal(paused.status, 'fulfilled', paused.status === 'rejected' ? String(paused.reason) : '');
+    for (const result of forked.status === 'fulfilled' ? forked.value : []) {
+      if (result instanceof Error) throw result;
+      forks.push(result);
+    }
+    assert.equal((await Sandbox.getInfo(source.sandboxId)).state, 'paused');
+    const resumed = await Sandbox.connect(source.sandboxId);
+    assert.equal((await readMemory(resumed)).secret, before.secret);
+    assert.equal((await readMemory(forks[0] as Sandbox)).secret, before.secret);
+  } finally {
+    for (const sandbox of [source, ...forks]) await Sandbox.kill(sandbox.sandboxId).catch(() => undefined);
+  }
+});
+
 test('a fork of a sandbox on the namespaces backend is refused as unsupported', { skip }, async () => {
   const response = await fetch(`${server.url}/sandboxes`, {
     method: 'POST',
