@@ -4,46 +4,9 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { hashRangesInWorkers } from './hash-workers.js';
 
 export const CHUNK_BYTES = 16 << 20;
-
-/** Hashes byte ranges of one file; runs as a worker (CommonJS, evaluated from this string). */
-const WORKER_SOURCE = `
-const { createHash } = require('node:crypto');
-const fs = require('node:fs');
-const { parentPort, workerData } = require('node:worker_threads');
-const { filePath, ranges } = workerData;
-const fd = fs.openSync(filePath, 'r');
-const buffer = Buffer.allocUnsafe(4 << 20);
-const digests = [];
-try {
-  for (const [start, end] of ranges) {
-    const hash = createHash('sha256');
-    for (let offset = start; offset < end; ) {
-      const read = fs.readSync(fd, buffer, 0, Math.min(buffer.length, end - offset), offset);
-      if (read === 0) throw new Error('file shrank while hashing');
-      hash.update(buffer.subarray(0, read));
-      offset += read;
-    }
-    digests.push(hash.digest('hex'));
-  }
-} finally {
-  fs.closeSync(fd);
-}
-parentPort.postMessage(digests);
-`;
-
-function runWorker(filePath: string, ranges: Array<[number, number]>): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { filePath, ranges } });
-    worker.once('message', (digests: string[]) => resolve(digests));
-    worker.once('error', reject);
-    worker.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`hash worker exited with ${code}`));
-    });
-  });
-}
 
 /** The chunked SHA-256 of the first `bytes` bytes of a file. */
 export async function chunkedSha256(filePath: string, bytes: number): Promise<string> {
@@ -57,7 +20,7 @@ export async function chunkedSha256(filePath: string, bytes: number): Promise<st
   const workers = Math.max(1, Math.min(os.availableParallelism(), chunks.length));
   // chunk i goes to worker i mod n; the digests are put back in file order
   const shares = Array.from({ length: workers }, (_unused, worker) => chunks.filter((_chunk, index) => index % workers === worker));
-  const results = await Promise.all(shares.map((share) => (share.length > 0 ? runWorker(filePath, share) : Promise.resolve([]))));
+  const results = await hashRangesInWorkers(filePath, shares);
   const combined = createHash('sha256').update(`hearth-chunked-sha256 ${CHUNK_BYTES}\n`);
   for (let index = 0; index < chunks.length; index++) combined.update(results[index % workers]?.[Math.floor(index / workers)] ?? '');
   return combined.digest('hex');
