@@ -263,24 +263,30 @@ export class GvisorBackend implements Backend {
     return names.some((name) => name.startsWith(`${sandboxId}_`));
   }
 
-  /** Checks the pause image, mounts the root again and `runsc restore`s the same processes; the image is removed once they run. */
+  /**
+   * Checks the pause image while the host side is made ready again (root mounted, addresses back), then
+   * `runsc restore`s the same processes; runsc reads the image only once every file's hash matched. The image
+   * is removed in the background once they run.
+   */
   async resume(runtime: SandboxRuntime): Promise<SandboxRuntime> {
     const current = asGvisorRuntime(runtime);
     if (!current.paused) return runtime;
     const { sandboxId, dir, diskDir, templateId, lowers, netns } = current;
     if (!templateId || !lowers) throw new InternalError(`gVisor sandbox ${sandboxId} was paused by an older Hearth and cannot be resumed`);
     const imageDir = pauseImageDir(diskDir);
-    await verifyCheckpoint(imageDir, { templateId, sandboxId }, `the pause image of sandbox ${sandboxId}`);
-    await this.pendingReleases.get(sandboxId);
-    // a daemon restart may have cut the background release short: finish it now
-    if (await this.runscKnows(sandboxId)) await this.release(sandboxId, dir, netns);
-    const rootfs = path.join(dir, 'root');
-    await mountRootOverlay(lowers, path.join(diskDir, 'upper'), path.join(diskDir, 'work'), rootfs);
+    const [verified, prepared] = await Promise.allSettled([
+      verifyCheckpoint(imageDir, { templateId, sandboxId }, `the pause image of sandbox ${sandboxId}`),
+      this.prepareResume(current, lowers),
+    ]);
+    if (verified.status === 'rejected' || prepared.status === 'rejected') {
+      // nothing of the image ran: unmount again, so the sandbox stays exactly as it was paused
+      await this.release(sandboxId, dir, netns).catch(() => undefined);
+      throw verified.status === 'rejected' ? verified.reason : (prepared as PromiseRejectedResult).reason;
+    }
     try {
-      if (netns) await restoreNetnsAddresses(netns);
       const { sentryPid, startTicks } = await this.runSentry(sandboxId, dir, current.network ?? 'none', imageDir);
       await reopenSupervisor(this.runscOptions, sandboxId, current.socketPath, this.options.launchTimeoutMs);
-      await fs.rm(imageDir, { recursive: true, force: true });
+      await this.discardImage(imageDir);
       const resumed: Record<string, unknown> = { ...runtime, sentryPid, startTicks };
       delete resumed['paused'];
       return resumed;
@@ -289,6 +295,32 @@ export class GvisorBackend implements Backend {
       await this.release(sandboxId, dir, netns).catch(() => undefined);
       throw error;
     }
+  }
+
+  /** What a resume needs on the host before runsc runs: the pause's release finished, the root mounted, the addresses back. */
+  private async prepareResume(current: GvisorRuntime, lowers: string[]): Promise<void> {
+    const { sandboxId, dir, diskDir, netns } = current;
+    await this.pendingReleases.get(sandboxId);
+    // a daemon restart may have cut the background release short: finish it now
+    if (await this.runscKnows(sandboxId)) await this.release(sandboxId, dir, netns);
+    await mountRootOverlay(lowers, path.join(diskDir, 'upper'), path.join(diskDir, 'work'), path.join(dir, 'root'));
+    if (netns) await restoreNetnsAddresses(netns);
+  }
+
+  /** A restored sandbox never reads its image again: it is moved aside at once and deleted in the background (freeing 200 MiB takes tens of ms). */
+  private async discardImage(imageDir: string): Promise<void> {
+    const aside = `${imageDir}.restored-${Date.now()}`;
+    try {
+      await fs.rename(imageDir, aside);
+    } catch {
+      await fs.rm(imageDir, { recursive: true, force: true });
+      return;
+    }
+    const removal = fs
+      .rm(aside, { recursive: true, force: true, maxRetries: 3 })
+      .catch(() => undefined)
+      .finally(() => this.pendingRemovals.delete(removal));
+    this.pendingRemovals.add(removal);
   }
 
   /** Checkpoints a running sandbox with --leave-running and copies its writable layer: what forks and template snapshots start from. */
