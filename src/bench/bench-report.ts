@@ -25,6 +25,7 @@ export function formatReport(result: BenchResult): string {
     ...(result.gvisorSkipped ? [['gVisor create→first output', '-', '-', '-', '-', '-', result.gvisorSkipped]] : []),
     ...(result.gvisorPoolHit ? [latencyRow('gVisor create→first output, pool hit', result.gvisorPoolHit)] : []),
     ...(result.gvisorCold ? [latencyRow('gVisor create→first output, cold', result.gvisorCold)] : []),
+    ...(result.gvisorExecRoundTrip ? [latencyRow('gVisor exec round trip (warm sandbox)', result.gvisorExecRoundTrip)] : []),
     ...(result.gvisorResume ? [latencyRow('gVisor resume of a paused 256 MiB sandbox', result.gvisorResume)] : []),
     ...(result.gvisorResumeSkipped ? [['gVisor resume', '-', '-', '-', '-', '-', result.gvisorResumeSkipped]] : []),
     ...(result.snapshotTemplate ? [latencyRow('snapshot-started template, create→ready', result.snapshotTemplate.restored), latencyRow('same template cold, create→ready', result.snapshotTemplate.cold)] : []),

@@ -43,6 +43,8 @@ export interface BenchResult {
   /** create→first output of a template whose sandboxes run on gVisor; gvisorSkipped says why they were not measured. */
   gvisorPoolHit?: LatencySummary | undefined;
   gvisorCold?: LatencySummary | undefined;
+  /** `commands.run('true')` in a running gVisor sandbox: the part of a pool hit that is one process start inside gVisor. */
+  gvisorExecRoundTrip?: LatencySummary | undefined;
   gvisorSkipped?: string | undefined;
   /** Resume of a paused 256 MiB gVisor sandbox, connect→first output. */
   gvisorResume?: LatencySummary | undefined;

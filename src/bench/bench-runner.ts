@@ -91,8 +91,10 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       else {
         samples['gvisorPoolHit'] = gvisor.poolHit;
         samples['gvisorCold'] = gvisor.cold;
+        samples['gvisorExecRoundTrip'] = gvisor.execRoundTrip;
         result.gvisorPoolHit = summarize(gvisor.poolHit);
         result.gvisorCold = summarize(gvisor.cold);
+        result.gvisorExecRoundTrip = summarize(gvisor.execRoundTrip);
       }
     }
     // memory snapshots: a pause/resume cycle and a create each take seconds, so these run fewer times

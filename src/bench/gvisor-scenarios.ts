@@ -3,7 +3,7 @@
 import { apiRequest } from '../cli/api-client.js';
 import type { BenchContext } from './bench-context.js';
 import { setPoolTarget } from './bench-context.js';
-import { measureColdStarts, measurePoolHits } from './create-scenarios.js';
+import { measureColdStarts, measureExecRoundTrip, measurePoolHits } from './create-scenarios.js';
 
 export const GVISOR_TEMPLATE_HINT =
   "build it once with: printf 'FROM base\\nLABEL hearth.backend=gvisor\\n' > Dockerfile && hearth template build -t base-gvisor .";
@@ -11,6 +11,8 @@ export const GVISOR_TEMPLATE_HINT =
 export interface GvisorSamples {
   poolHit: number[];
   cold: number[];
+  /** The same first command in an already running sandbox: what a pool hit costs beyond the claim. */
+  execRoundTrip: number[];
 }
 
 /** Undefined with a reason when the server has no such template. */
@@ -23,7 +25,8 @@ export async function measureGvisor(context: BenchContext, templateId: string): 
   try {
     const poolHit = await measurePoolHits(gvisor, 0);
     const cold = await measureColdStarts(gvisor);
-    return { poolHit, cold };
+    const execRoundTrip = await measureExecRoundTrip(gvisor);
+    return { poolHit, cold, execRoundTrip };
   } finally {
     await setPoolTarget(gvisor, 0).catch(() => undefined);
   }
