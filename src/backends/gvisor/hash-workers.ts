@@ -80,8 +80,14 @@ class HashWorker {
     else job?.resolve(reply.digests);
     if (this.jobs.size === 0) {
       this.worker.unref();
-      this.idleTimer = setTimeout(() => void this.worker.terminate(), IDLE_EXIT_MS).unref();
+      this.idleTimer = setTimeout(() => this.retire(), IDLE_EXIT_MS).unref();
     }
+  }
+
+  /** Leaves the pool before terminating, so no job is handed to a worker that is going away. */
+  private retire(): void {
+    this.onGone(this);
+    void this.worker.terminate();
   }
 
   private fail(error: Error): void {
