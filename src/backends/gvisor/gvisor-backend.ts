@@ -6,7 +6,7 @@ import path from 'node:path';
 import { BackendMisconfiguredError, ConflictError, InternalError } from '../../errors/hearth-error.js';
 import type { Backend, BackendCapabilities, ResourceUsage, SandboxRuntime, SandboxSnapshot, SandboxSpec, StartedSandbox, SupervisorEndpoint } from '../backend.js';
 import { cgroupPids, readUsage, removeSandboxCgroups, setFrozen } from '../namespaces/cgroup-v1.js';
-import { isSameProcess, processStartTicks } from '../namespaces/process-identity.js';
+import { isSameProcess } from '../namespaces/process-identity.js';
 import { SANDBOX_UID_BASE, identityNetwork, writeSandboxIdentityFiles } from '../namespaces/sandbox-identity.js';
 import { writeToolIndex } from '../namespaces/tool-files.js';
 import { asGvisorRuntime, type GvisorRuntime } from './gvisor-runtime.js';
@@ -14,6 +14,7 @@ import { checkGvisorHost, findRunsc } from './gvisor-host-check.js';
 import { ociSpec, SOCKET_NAME } from './oci-spec.js';
 import { mountRootOverlay, unmountRootOverlay } from './root-overlay.js';
 import { CHECKPOINT_FLAGS, globalFlags, lastLine, runsc, type RunscOptions } from './runsc-command.js';
+import { restoreSentry, runSentry, type SentryLaunch } from './sentry-launch.js';
 import { verifyCheckpoint, writeManifest, type CheckpointKind } from './checkpoint-manifest.js';
 import { quiesceSupervisor, reopenSupervisor, waitForListener } from './checkpoint-signals.js';
 import { copyTree } from './copy-tree.js';
@@ -38,7 +39,6 @@ export interface GvisorBackendOptions {
 }
 
 const RUNSC_TIMEOUT_MS = 30_000;
-const SOCKET_POLL_MS = 2;
 
 export class GvisorBackend implements Backend {
   readonly kind = 'gvisor';
@@ -73,12 +73,14 @@ export class GvisorBackend implements Backend {
   }
 
   /** A new sandbox from another one's checkpoint: its own bundle, identity and network over a copy of the source's files. */
+  /** The image is checked while the sandbox's root and runsc's processes are made ready; it is read only once it passed. */
   async restore(spec: SandboxSpec, snapshot: SandboxSnapshot): Promise<StartedSandbox> {
-    await verifyCheckpoint(snapshotImageDir(snapshot.dir), { templateId: spec.template.id }, `checkpoint ${snapshot.dir}`);
-    return this.launch(spec, snapshot);
+    const verified = verifyCheckpoint(snapshotImageDir(snapshot.dir), { templateId: spec.template.id }, `checkpoint ${snapshot.dir}`);
+    verified.catch(() => undefined); // awaited by the launch, after anything that fails first
+    return this.launch(spec, { snapshot, verified });
   }
 
-  private async launch(spec: SandboxSpec, from: SandboxSnapshot | undefined): Promise<StartedSandbox> {
+  private async launch(spec: SandboxSpec, from: { snapshot: SandboxSnapshot; verified: Promise<unknown> } | undefined): Promise<StartedSandbox> {
     const dir = path.join(this.options.bundlesDir, spec.sandboxId);
     const diskDir = path.join(this.options.sandboxesDir, spec.sandboxId);
     const rootfs = path.join(dir, 'root');
@@ -91,7 +93,7 @@ export class GvisorBackend implements Backend {
     await Promise.all([fs.mkdir(dir, { mode: 0o711 }), fs.mkdir(diskDir, { mode: 0o700 })]);
     await Promise.all([fs.mkdir(rootfs), fs.mkdir(socketDir, { mode: 0o700 }), fs.mkdir(toolsDir, { mode: 0o755 }), fs.mkdir(work)]);
     if (!spec.upperDir) {
-      if (from) await copyTree(snapshotUpperDir(from.dir), upper);
+      if (from) await copyTree(snapshotUpperDir(from.snapshot.dir), upper);
       else await fs.mkdir(upper);
       await fs.mkdir(identity, { mode: 0o755 });
       await writeSandboxIdentityFiles(identity, spec.hostname, identityNetwork(spec));
@@ -112,7 +114,8 @@ export class GvisorBackend implements Backend {
     } as const;
     try {
       await mountRootOverlay(lowers, upper, work, rootfs);
-      const { sentryPid, startTicks } = await this.runSentry(spec.sandboxId, dir, network, from ? snapshotImageDir(from.dir) : undefined);
+      const launch = this.sentryLaunch(spec.sandboxId, dir, network);
+      const { sentryPid, startTicks } = from ? await restoreSentry(launch, snapshotImageDir(from.snapshot.dir), from.verified) : await runSentry(launch);
       if (from) {
         await reopenSupervisor(this.runscOptions, spec.sandboxId, socketPath, this.options.launchTimeoutMs);
         await refreshIdentity(socketPath, spec.hostname, spec.baseEnv, this.options.launchTimeoutMs);
@@ -127,22 +130,8 @@ export class GvisorBackend implements Backend {
     }
   }
 
-  /** `runsc run` (or `runsc restore` from `imageDir`) in the background; returns the sentry's pid once it runs. */
-  private async runSentry(sandboxId: string, dir: string, network: 'none' | 'sandbox' | 'host', imageDir: string | undefined): Promise<{ sentryPid: number; startTicks: number }> {
-    const pidFile = path.join(dir, 'sentry.pid');
-    await fs.rm(pidFile, { force: true });
-    const command = imageDir ? ['restore', `--image-path=${imageDir}`] : ['run'];
-    const args = [...globalFlags(this.runscOptions, network), ...command, '--detach', `--bundle=${dir}`, `--pid-file=${pidFile}`, sandboxId];
-    const logFile = path.join(dir, 'runsc.log');
-    const outcome = await runsc(this.runscOptions, args, this.options.launchTimeoutMs, logFile, network === 'sandbox');
-    if (outcome.code !== 0) {
-      const log = await fs.readFile(logFile, 'utf8').catch(() => '');
-      throw new InternalError(`runsc ${command[0]} failed (exit ${outcome.code}): ${lastLine(log)}`);
-    }
-    const sentryPid = Number.parseInt(await fs.readFile(pidFile, 'utf8'), 10);
-    const startTicks = Number.isInteger(sentryPid) ? await processStartTicks(sentryPid) : undefined;
-    if (startTicks === undefined) throw new InternalError(`gVisor sandbox ${sandboxId} exited right after runsc ${command[0]}`);
-    return { sentryPid, startTicks };
+  private sentryLaunch(sandboxId: string, bundleDir: string, network: 'none' | 'sandbox' | 'host'): SentryLaunch {
+    return { runsc: this.runscOptions, sandboxId, bundleDir, network, timeoutMs: this.options.launchTimeoutMs };
   }
 
   async stop(runtime: SandboxRuntime): Promise<void> {
@@ -264,9 +253,9 @@ export class GvisorBackend implements Backend {
   }
 
   /**
-   * Checks the pause image while the host side is made ready again (root mounted, addresses back), then
-   * `runsc restore`s the same processes; runsc reads the image only once every file's hash matched. The image
-   * is removed in the background once they run.
+   * Checks the pause image while the host side is made ready again (root mounted, addresses back, runsc's
+   * sandbox created), then `runsc restore`s the same processes; runsc reads the image only once every file's
+   * hash matched. The image is removed in the background once they run.
    */
   async resume(runtime: SandboxRuntime): Promise<SandboxRuntime> {
     const current = asGvisorRuntime(runtime);
@@ -274,24 +263,24 @@ export class GvisorBackend implements Backend {
     const { sandboxId, dir, diskDir, templateId, lowers, netns } = current;
     if (!templateId || !lowers) throw new InternalError(`gVisor sandbox ${sandboxId} was paused by an older Hearth and cannot be resumed`);
     const imageDir = pauseImageDir(diskDir);
-    const [verified, prepared] = await Promise.allSettled([
-      verifyCheckpoint(imageDir, { templateId, sandboxId }, `the pause image of sandbox ${sandboxId}`),
-      this.prepareResume(current, lowers),
-    ]);
-    if (verified.status === 'rejected' || prepared.status === 'rejected') {
-      // nothing of the image ran: unmount again, so the sandbox stays exactly as it was paused
-      await this.release(sandboxId, dir, netns).catch(() => undefined);
-      throw verified.status === 'rejected' ? verified.reason : (prepared as PromiseRejectedResult).reason;
-    }
+    const verified = verifyCheckpoint(imageDir, { templateId, sandboxId }, `the pause image of sandbox ${sandboxId}`);
+    verified.catch(() => undefined); // awaited below, after anything that fails first
     try {
-      const { sentryPid, startTicks } = await this.runSentry(sandboxId, dir, current.network ?? 'none', imageDir);
+      try {
+        await this.prepareResume(current, lowers);
+      } catch (error) {
+        // a bad image is the reason worth reporting, whatever else failed
+        await verified;
+        throw error;
+      }
+      const { sentryPid, startTicks } = await restoreSentry(this.sentryLaunch(sandboxId, dir, current.network ?? 'none'), imageDir, verified);
       await reopenSupervisor(this.runscOptions, sandboxId, current.socketPath, this.options.launchTimeoutMs);
       await this.discardImage(imageDir);
       const resumed: Record<string, unknown> = { ...runtime, sentryPid, startTicks };
       delete resumed['paused'];
       return resumed;
     } catch (error) {
-      // Nothing of the restore stays running; the image and files stay for another try.
+      // Nothing of the image ran, or what ran is killed: the sandbox stays exactly as it was paused, image and files kept.
       await this.release(sandboxId, dir, netns).catch(() => undefined);
       throw error;
     }
