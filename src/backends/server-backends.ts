@@ -11,7 +11,7 @@ import { microvmBackend } from './microvm/microvm-options.js';
 /** Bundles live outside the (private) data directory, one subdirectory per server, keyed by its data directory. */
 const GVISOR_RUN_DIR = '/run/hearth/gvisor';
 
-export function serverBackends(namespaces: Backend, config: ServerConfig): BackendRouter {
+export function serverBackends(namespaces: Backend, config: ServerConfig, log?: (line: string) => void): BackendRouter {
   const gvisor = new GvisorBackend({
     sandboxesDir: path.join(config.dataDir, 'gvisor', 'sandboxes'),
     bundlesDir: path.join(GVISOR_RUN_DIR, createHash('sha256').update(path.resolve(config.dataDir)).digest('hex').slice(0, 12)),
@@ -19,7 +19,9 @@ export function serverBackends(namespaces: Backend, config: ServerConfig): Backe
     supervisorBinary: config.supervisorBinary,
     cgroupParent: config.cgroupParent,
     platform: config.gvisorPlatform,
+    platformCacheDir: GVISOR_RUN_DIR,
     launchTimeoutMs: 30_000,
+    ...(log ? { log } : {}),
   });
   const microvm = microvmBackend(config);
   return new BackendRouter(new Map<BackendKind, Backend>([['namespaces', namespaces], ['gvisor', gvisor], ['microvm', microvm]]), config.backend);

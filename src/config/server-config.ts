@@ -36,7 +36,7 @@ export interface ServerConfig {
   egressUpstreamCaFile: string | undefined;
   /** The backend sandboxes run on unless their template or create names another (`--backend`, HEARTH_BACKEND). */
   backend: BackendKind;
-  /** runsc platform for the gvisor backend (HEARTH_GVISOR_PLATFORM): systrap, ptrace or kvm. */
+  /** runsc platform for the gvisor backend (HEARTH_GVISOR_PLATFORM): auto (measured, the default), systrap, ptrace or kvm. */
   gvisorPlatform: string;
   reaperIntervalMs: number;
   /** Pool targets to apply at start (from the config file and --pool flags); others keep their stored value. */
@@ -80,7 +80,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     egressUpstreamCaFile: process.env['HEARTH_EGRESS_UPSTREAM_CA_FILE'],
     ...(process.env['HEARTH_SANDBOX_DOMAIN'] ? { sandboxDomain: process.env['HEARTH_SANDBOX_DOMAIN'] } : {}),
     backend: parseBackendKind(process.env['HEARTH_BACKEND'] ?? 'namespaces', 'HEARTH_BACKEND'),
-    gvisorPlatform: process.env['HEARTH_GVISOR_PLATFORM'] ?? 'systrap',
+    gvisorPlatform: process.env['HEARTH_GVISOR_PLATFORM'] ?? 'auto',
     reaperIntervalMs: 250,
     poolTargets: {},
     defaultBasePoolTarget: 2,

@@ -40,7 +40,7 @@ export async function startHearthServer(config: ServerConfig, log: Logger, apiKe
     launchTimeoutMs: 10_000,
     ...(config.sandboxDiskLimits ? { disk: { imagePath: path.join(config.dataDir, 'sandboxes.img'), sizeGiB: config.sandboxDiskGiB } } : {}),
   });
-  const backend = serverBackends(namespaces, config);
+  const backend = serverBackends(namespaces, config, (line) => log.info(line));
   await backend.checkHost();
 
   const manifest = await ensureBaseTemplate(config.templatesDir, (line) => log.info(line));

@@ -1,6 +1,7 @@
 // Pause and resume with memory on the gVisor backend through the e2b SDK: a Python process keeps its variables
-// across 10 pause/resume cycles with a daemon restart in the middle, files are never lost, paused sandboxes show
-// as paused, auto-pause on timeout works, and a corrupt, truncated or foreign pause image is refused.
+// across 10 pause/resume cycles with a daemon restart in the middle (which also changes the server's runsc
+// platform: an image resumes on the platform that saved it), files are never lost, paused sandboxes show as
+// paused, auto-pause on timeout works, and a corrupt, truncated or foreign pause image is refused.
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -17,7 +18,7 @@ let server: ServerProcess;
 
 before(async () => {
   if (skip) return;
-  server = await startServer({ args: ARGS });
+  server = await startServer({ args: ARGS, env: { HEARTH_GVISOR_PLATFORM: 'systrap' } });
   useServerEnv(server);
 });
 after(async () => server?.destroy());
@@ -26,7 +27,7 @@ async function state(sandboxId: string): Promise<string> {
   return (await Sandbox.getInfo(sandboxId)).state;
 }
 
-test('10 pause/resume cycles with a daemon restart in the middle keep a Python variable, the process and the files', { skip }, async () => {
+test('10 pause/resume cycles with a daemon restart (to another runsc platform) in the middle keep a Python variable, the process and the files', { skip }, async () => {
   let sbx = await Sandbox.create({ timeoutMs: 300_000 });
   const id = sbx.sandboxId;
   try {
@@ -44,7 +45,8 @@ test('10 pause/resume cycles with a daemon restart in the middle keep a Python v
       assert.equal(await Sandbox.pause(id), false, 'pausing a paused sandbox reports it was paused already');
       if (cycle === 5) {
         await server.stop();
-        server = await startServer({ dataDir: server.dataDir, args: ARGS });
+        // runsc restores an image only on the platform that saved it: the new default must not apply to it
+        server = await startServer({ dataDir: server.dataDir, args: ARGS, env: { HEARTH_GVISOR_PLATFORM: 'ptrace' } });
         useServerEnv(server);
         assert.equal(await state(id), 'paused', 'still paused after the daemon restart');
       }

@@ -23,6 +23,8 @@ export interface CheckpointIdentity {
   /** The sandbox the checkpoint was taken from. */
   sandboxId: string;
   kind: CheckpointKind;
+  /** The runsc platform it ran on: runsc restores an image only on the platform that saved it. Absent in images of older servers. */
+  platform?: string;
 }
 
 export interface CheckpointFile {
@@ -80,11 +82,10 @@ export async function writeManifest(dir: string, identity: CheckpointIdentity): 
 }
 
 /**
- * Checks a checkpoint directory against what the caller is about to restore: the manifest's integrity, its
- * backend, template and (when given) source sandbox, and every listed file's size and SHA-256; no file may be
- * missing or extra.
+ * The cheap half of a check, done before anything starts: the manifest's integrity, its backend, template and
+ * (when given) source sandbox, and every listed file present with its size; no file may be missing or extra.
  */
-export async function verifyCheckpoint(dir: string, expected: { templateId: string; sandboxId?: string }, what: string): Promise<CheckpointManifest> {
+export async function readCheckpointManifest(dir: string, expected: { templateId: string; sandboxId?: string }, what: string): Promise<CheckpointManifest> {
   const bytes = await fs.readFile(path.join(dir, MANIFEST_FILE)).catch((error: unknown) => {
     throw new SnapshotInvalidError(what, `no manifest in ${dir}`, { cause: error });
   });
@@ -100,9 +101,19 @@ export async function verifyCheckpoint(dir: string, expected: { templateId: stri
     const stat = await fs.stat(path.join(dir, name)).catch(() => undefined);
     if (!stat || stat.size !== file.bytes) throw new SnapshotInvalidError(what, `image file ${name} is missing or truncated`);
   }
-  // every file hashed at once (each on all cores), after the cheap checks passed
+  return manifest;
+}
+
+/** The costly half: every file's SHA-256 against the manifest (all files at once, each on all cores). */
+export async function verifyCheckpointFiles(dir: string, manifest: CheckpointManifest, what: string): Promise<void> {
   const digests = await Promise.all(Object.entries(manifest.files).map(async ([name, file]) => [name, (await chunkedSha256(path.join(dir, name), file.bytes)) === file.sha256] as const));
   const mismatch = digests.find(([, same]) => !same);
   if (mismatch) throw new SnapshotInvalidError(what, `image file ${mismatch[0]} checksum mismatch`);
+}
+
+/** Both halves: a checkpoint directory checked against what the caller is about to restore. */
+export async function verifyCheckpoint(dir: string, expected: { templateId: string; sandboxId?: string }, what: string): Promise<CheckpointManifest> {
+  const manifest = await readCheckpointManifest(dir, expected, what);
+  await verifyCheckpointFiles(dir, manifest, what);
   return manifest;
 }

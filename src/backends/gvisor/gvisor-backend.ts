@@ -10,12 +10,13 @@ import { isSameProcess } from '../namespaces/process-identity.js';
 import { SANDBOX_UID_BASE, identityNetwork, writeSandboxIdentityFiles } from '../namespaces/sandbox-identity.js';
 import { writeToolIndex } from '../namespaces/tool-files.js';
 import { asGvisorRuntime, type GvisorRuntime } from './gvisor-runtime.js';
-import { checkGvisorHost, findRunsc } from './gvisor-host-check.js';
+import { checkGvisorHost, findRunsc, probedPlatforms } from './gvisor-host-check.js';
 import { ociSpec, SOCKET_NAME } from './oci-spec.js';
 import { mountRootOverlay, unmountRootOverlay } from './root-overlay.js';
 import { CHECKPOINT_FLAGS, globalFlags, lastLine, runsc, type RunscOptions } from './runsc-command.js';
 import { restoreSentry, runSentry, type SentryLaunch } from './sentry-launch.js';
-import { verifyCheckpoint, writeManifest, type CheckpointKind } from './checkpoint-manifest.js';
+import { readCheckpointManifest, verifyCheckpointFiles, writeManifest, type CheckpointKind, type CheckpointManifest } from './checkpoint-manifest.js';
+import { choosePlatform, isRunscPlatform, type RunscPlatform } from './platform-choice.js';
 import { quiesceSupervisor, reopenSupervisor, waitForListener } from './checkpoint-signals.js';
 import { copyTree } from './copy-tree.js';
 import { captureNetnsAddresses, restoreNetnsAddresses, type NetnsAddresses } from './netns-addresses.js';
@@ -33,9 +34,13 @@ export interface GvisorBackendOptions {
   stateDir: string;
   supervisorBinary: string;
   cgroupParent: string;
-  /** systrap (default), ptrace or kvm. */
+  /** `auto` (measured on first use, see platform-choice.ts), systrap, ptrace or kvm. */
   platform: string;
+  /** Where `auto` keeps its measurement until reboot (shared by every server on the host). */
+  platformCacheDir: string;
   launchTimeoutMs: number;
+  /** Says once which platform was chosen and why. */
+  log?: (line: string) => void;
 }
 
 const RUNSC_TIMEOUT_MS = 30_000;
@@ -47,40 +52,68 @@ export class GvisorBackend implements Backend {
   private readonly pendingRemovals = new Set<Promise<void>>();
   /** Paused sandboxes whose sentry is still being deleted (runsc delete takes a second or two after a checkpoint). */
   private readonly pendingReleases = new Map<string, Promise<void>>();
+  /** The host check and the platform choice, made once on first use. */
+  private hostReady: Promise<RunscPlatform> | undefined;
 
   constructor(private readonly options: GvisorBackendOptions) {}
 
   private get runscOptions(): RunscOptions {
     if (!this.runscBinary) throw new BackendMisconfiguredError('runsc is not installed');
-    return { binary: this.runscBinary, stateDir: this.options.stateDir, platform: this.options.platform };
+    return { binary: this.runscBinary, stateDir: this.options.stateDir };
+  }
+
+  /** The platform new sandboxes run on; a checkpoint keeps the platform that saved it. */
+  private defaultPlatform(): Promise<RunscPlatform> {
+    this.hostReady ??= this.prepareHost();
+    return this.hostReady;
   }
 
   capabilities(): BackendCapabilities {
     return { pause: true, snapshot: true, fork: true, network: 'bridged', limits: { memory: true, pids: true, cpu: true, disk: false } };
   }
 
-  /** Fails with what to install; returns a one-line description (runsc version and platform) for the log. */
+  /** Fails with what to install or change. */
   async checkHost(): Promise<void> {
-    await checkGvisorHost(this.runscBinary, this.options.supervisorBinary, this.options.platform);
+    await this.defaultPlatform();
+  }
+
+  private async prepareHost(): Promise<RunscPlatform> {
+    const version = await checkGvisorHost(this.runscBinary, this.options.supervisorBinary, this.options.platform);
     // The gofer drops to the sandbox's root uid: it must be able to traverse to every bundle path.
     await fs.mkdir(this.options.sandboxesDir, { recursive: true, mode: 0o700 });
     await makeTraversable(this.options.bundlesDir);
     await fs.mkdir(this.options.stateDir, { recursive: true, mode: 0o700 });
+    await fs.mkdir(this.options.platformCacheDir, { recursive: true, mode: 0o711 });
+    const choice = await choosePlatform(this.options.platform, this.runscOptions.binary, version, probedPlatforms(version), this.options.platformCacheDir);
+    this.options.log?.(`gVisor: runsc ${version}, platform ${choice.platform} (${choice.reason})`);
+    return choice.platform;
   }
 
   async start(spec: SandboxSpec): Promise<StartedSandbox> {
-    return this.launch(spec, undefined);
+    return this.launch(spec, await this.defaultPlatform(), undefined);
   }
 
-  /** A new sandbox from another one's checkpoint: its own bundle, identity and network over a copy of the source's files. */
-  /** The image is checked while the sandbox's root and runsc's processes are made ready; it is read only once it passed. */
+  /**
+   * A new sandbox from another one's checkpoint: its own bundle, identity and network over a copy of the
+   * source's files. The image is hashed while the root and runsc's processes are made ready, and read only once it passed.
+   */
   async restore(spec: SandboxSpec, snapshot: SandboxSnapshot): Promise<StartedSandbox> {
-    const verified = verifyCheckpoint(snapshotImageDir(snapshot.dir), { templateId: spec.template.id }, `checkpoint ${snapshot.dir}`);
+    const imageDir = snapshotImageDir(snapshot.dir);
+    const what = `checkpoint ${snapshot.dir}`;
+    const manifest = await readCheckpointManifest(imageDir, { templateId: spec.template.id }, what);
+    const platform = await this.checkpointPlatform(manifest, undefined);
+    const verified = verifyCheckpointFiles(imageDir, manifest, what);
     verified.catch(() => undefined); // awaited by the launch, after anything that fails first
-    return this.launch(spec, { snapshot, verified });
+    return this.launch(spec, platform, { snapshot, verified });
   }
 
-  private async launch(spec: SandboxSpec, from: { snapshot: SandboxSnapshot; verified: Promise<unknown> } | undefined): Promise<StartedSandbox> {
+  /** runsc restores an image only on the platform that saved it: the manifest's, else the sandbox's, else today's default. */
+  private async checkpointPlatform(manifest: CheckpointManifest, runtimePlatform: RunscPlatform | undefined): Promise<RunscPlatform> {
+    if (manifest.platform !== undefined && isRunscPlatform(manifest.platform)) return manifest.platform;
+    return runtimePlatform ?? (await this.defaultPlatform());
+  }
+
+  private async launch(spec: SandboxSpec, platform: RunscPlatform, from: { snapshot: SandboxSnapshot; verified: Promise<unknown> } | undefined): Promise<StartedSandbox> {
     const dir = path.join(this.options.bundlesDir, spec.sandboxId);
     const diskDir = path.join(this.options.sandboxesDir, spec.sandboxId);
     const rootfs = path.join(dir, 'root');
@@ -114,7 +147,7 @@ export class GvisorBackend implements Backend {
     } as const;
     try {
       await mountRootOverlay(lowers, upper, work, rootfs);
-      const launch = this.sentryLaunch(spec.sandboxId, dir, network);
+      const launch = this.sentryLaunch(spec.sandboxId, platform, dir, network);
       const { sentryPid, startTicks } = from ? await restoreSentry(launch, snapshotImageDir(from.snapshot.dir), from.verified) : await runSentry(launch);
       if (from) {
         await reopenSupervisor(this.runscOptions, spec.sandboxId, socketPath, this.options.launchTimeoutMs);
@@ -122,7 +155,7 @@ export class GvisorBackend implements Backend {
       } else {
         await waitForListener(socketPath, this.options.launchTimeoutMs);
       }
-      const runtime: GvisorRuntime = { backend: 'gvisor', socketPath, sentryPid, startTicks, ...partial };
+      const runtime: GvisorRuntime = { backend: 'gvisor', socketPath, sentryPid, startTicks, platform, ...partial };
       return { runtime: { ...runtime }, endpoint: { socketPath } };
     } catch (error) {
       await this.cleanup(partial.sandboxId, dir, diskDir, partial.externalWork, netns);
@@ -130,8 +163,8 @@ export class GvisorBackend implements Backend {
     }
   }
 
-  private sentryLaunch(sandboxId: string, bundleDir: string, network: 'none' | 'sandbox' | 'host'): SentryLaunch {
-    return { runsc: this.runscOptions, sandboxId, bundleDir, network, timeoutMs: this.options.launchTimeoutMs };
+  private sentryLaunch(sandboxId: string, platform: RunscPlatform, bundleDir: string, network: 'none' | 'sandbox' | 'host'): SentryLaunch {
+    return { runsc: this.runscOptions, sandboxId, platform, bundleDir, network, timeoutMs: this.options.launchTimeoutMs };
   }
 
   async stop(runtime: SandboxRuntime): Promise<void> {
@@ -263,7 +296,10 @@ export class GvisorBackend implements Backend {
     const { sandboxId, dir, diskDir, templateId, lowers, netns } = current;
     if (!templateId || !lowers) throw new InternalError(`gVisor sandbox ${sandboxId} was paused by an older Hearth and cannot be resumed`);
     const imageDir = pauseImageDir(diskDir);
-    const verified = verifyCheckpoint(imageDir, { templateId, sandboxId }, `the pause image of sandbox ${sandboxId}`);
+    const what = `the pause image of sandbox ${sandboxId}`;
+    const manifest = await readCheckpointManifest(imageDir, { templateId, sandboxId }, what);
+    const platform = await this.checkpointPlatform(manifest, current.platform);
+    const verified = verifyCheckpointFiles(imageDir, manifest, what);
     verified.catch(() => undefined); // awaited below, after anything that fails first
     try {
       try {
@@ -273,10 +309,10 @@ export class GvisorBackend implements Backend {
         await verified;
         throw error;
       }
-      const { sentryPid, startTicks } = await restoreSentry(this.sentryLaunch(sandboxId, dir, current.network ?? 'none'), imageDir, verified);
+      const { sentryPid, startTicks } = await restoreSentry(this.sentryLaunch(sandboxId, platform, dir, current.network ?? 'none'), imageDir, verified);
       await reopenSupervisor(this.runscOptions, sandboxId, current.socketPath, this.options.launchTimeoutMs);
       await this.discardImage(imageDir);
-      const resumed: Record<string, unknown> = { ...runtime, sentryPid, startTicks };
+      const resumed: Record<string, unknown> = { ...runtime, sentryPid, startTicks, platform };
       delete resumed['paused'];
       return resumed;
     } catch (error) {
@@ -332,15 +368,16 @@ export class GvisorBackend implements Backend {
   /** The supervisor lets go of its host socket, runsc writes the image, the manifest is added; on failure the sandbox carries on. */
   private async checkpoint(current: GvisorRuntime, imageDir: string, kind: CheckpointKind, leaveRunning: boolean): Promise<void> {
     const { sandboxId, socketPath } = current;
+    const platform = current.platform ?? (await this.defaultPlatform());
     await fs.rm(imageDir, { recursive: true, force: true });
     await fs.mkdir(imageDir, { recursive: true, mode: 0o700 });
     await quiesceSupervisor(this.runscOptions, sandboxId, socketPath, this.options.launchTimeoutMs);
     let saved = false;
     try {
-      const args = [...globalFlags(this.runscOptions, current.network ?? 'none'), 'checkpoint', ...CHECKPOINT_FLAGS, `--image-path=${imageDir}`, ...(leaveRunning ? ['--leave-running'] : []), sandboxId];
+      const args = [...globalFlags(this.runscOptions, platform, current.network ?? 'none'), 'checkpoint', ...CHECKPOINT_FLAGS, `--image-path=${imageDir}`, ...(leaveRunning ? ['--leave-running'] : []), sandboxId];
       const outcome = await runsc(this.runscOptions, args, RUNSC_TIMEOUT_MS);
       if (outcome.code !== 0) throw new InternalError(`runsc checkpoint of ${sandboxId} failed (exit ${outcome.code}): ${checkpointFailure(outcome.stderr)}`);
-      await writeManifest(imageDir, { backend: 'gvisor', templateId: current.templateId ?? '', sandboxId, kind });
+      await writeManifest(imageDir, { backend: 'gvisor', templateId: current.templateId ?? '', sandboxId, kind, platform });
       saved = true;
     } finally {
       if (leaveRunning || !saved) await reopenSupervisor(this.runscOptions, sandboxId, socketPath, this.options.launchTimeoutMs).catch(() => undefined);

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import { BackendMisconfiguredError } from '../../errors/hearth-error.js';
 import { availableControllers } from '../namespaces/cgroup-v1.js';
+import type { RunscPlatform } from './platform-choice.js';
 
 export const RUNSC_INSTALL_HINT =
   'install runsc from Debian trixie: add a trixie entry to /etc/apt/sources.list.d with a pin for runsc only, then `apt-get install -t trixie runsc` (scripts/setup.sh does this)';
@@ -24,7 +25,13 @@ export function runscVersion(binary: string): number | undefined {
 /** systrap appeared in runsc release 20230417; older builds (bookworm's 20221219) only have ptrace and kvm. */
 const SYSTRAP_SINCE = 20230417;
 
-export async function checkGvisorHost(binary: string | undefined, supervisorBinary: string, platform: string): Promise<string> {
+/** The platforms `auto` may choose among with this runsc. */
+export function probedPlatforms(version: number): RunscPlatform[] {
+  return version >= SYSTRAP_SINCE ? ['systrap', 'ptrace'] : ['ptrace'];
+}
+
+/** Checks what every gVisor sandbox needs; returns runsc's version. */
+export async function checkGvisorHost(binary: string | undefined, supervisorBinary: string, platform: string): Promise<number> {
   if (process.getuid?.() !== 0) throw new BackendMisconfiguredError('the gvisor backend needs root (it mounts overlayfs and runs runsc): run `hearth serve` as root');
   if (!binary) throw new BackendMisconfiguredError(`the gvisor backend needs runsc, which is not on PATH: ${RUNSC_INSTALL_HINT}`);
   const version = runscVersion(binary);
@@ -44,5 +51,5 @@ export async function checkGvisorHost(binary: string | undefined, supervisorBina
   for (const needed of ['memory', 'pids', 'cpu', 'freezer'] as const) {
     if (!controllers.includes(needed)) throw new BackendMisconfiguredError(`cgroup v1 controller "${needed}" is not mounted under /sys/fs/cgroup: gVisor sandbox limits cannot be enforced`);
   }
-  return `runsc ${version}, platform ${platform}`;
+  return version;
 }

@@ -2,6 +2,7 @@
 import { InternalError } from '../../errors/hearth-error.js';
 import type { SandboxRuntime } from '../backend.js';
 import { asNetnsAddresses, type NetnsAddresses } from './netns-addresses.js';
+import { isRunscPlatform, type RunscPlatform } from './platform-choice.js';
 
 export interface GvisorRuntime {
   backend: 'gvisor';
@@ -23,6 +24,8 @@ export interface GvisorRuntime {
   network?: 'none' | 'sandbox' | 'host';
   /** The prepared namespace's addresses and routes, which runsc moves into its netstack. */
   netns?: NetnsAddresses;
+  /** The runsc platform it runs on (a checkpoint restores only on the platform that saved it). */
+  platform?: RunscPlatform;
   /** Set while paused: the sandbox's processes are gone and its checkpoint image is in `<diskDir>/checkpoint`. */
   paused?: boolean;
 }
@@ -32,7 +35,7 @@ export function asGvisorRuntime(runtime: SandboxRuntime): GvisorRuntime {
   if (typeof sandboxId !== 'string' || typeof dir !== 'string' || typeof diskDir !== 'string' || typeof socketPath !== 'string' || typeof sentryPid !== 'number' || typeof startTicks !== 'number') {
     throw new InternalError('gvisor runtime record is incomplete');
   }
-  const { templateId, lowers, network, netns, paused } = runtime as Partial<GvisorRuntime>;
+  const { templateId, lowers, network, netns, paused, platform } = runtime as Partial<GvisorRuntime>;
   const saved = asNetnsAddresses(netns);
   return {
     backend: 'gvisor', sandboxId, dir, diskDir, socketPath, sentryPid, startTicks,
@@ -41,6 +44,7 @@ export function asGvisorRuntime(runtime: SandboxRuntime): GvisorRuntime {
     ...(Array.isArray(lowers) ? { lowers: lowers.filter((entry): entry is string => typeof entry === 'string') } : {}),
     ...(network === 'none' || network === 'sandbox' || network === 'host' ? { network } : {}),
     ...(saved ? { netns: saved } : {}),
+    ...(typeof platform === 'string' && isRunscPlatform(platform) ? { platform } : {}),
     ...(paused === true ? { paused } : {}),
   };
 }

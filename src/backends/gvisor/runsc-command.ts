@@ -2,13 +2,12 @@
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { InternalError } from '../../errors/hearth-error.js';
+import type { RunscPlatform } from './platform-choice.js';
 
 export interface RunscOptions {
   binary: string;
   /** runsc's state directory (one per Hearth data directory). */
   stateDir: string;
-  /** systrap by default; ptrace where seccomp traps are unavailable; kvm where /dev/kvm works. */
-  platform: string;
 }
 
 export interface RunscOutcome {
@@ -28,9 +27,9 @@ export const CHECKPOINT_FLAGS = ['--compression=none', '--exclude-committed-zero
  * sandbox land in its upper directory, not in sandbox memory. `--host-uds=create`: the supervisor's
  * listening socket inside a bind-mounted directory becomes a host socket the daemon connects to.
  */
-export function globalFlags(options: RunscOptions, network: 'none' | 'sandbox' | 'host'): string[] {
+export function globalFlags(options: RunscOptions, platform: RunscPlatform, network: 'none' | 'sandbox' | 'host'): string[] {
   return [
-    `--root=${options.stateDir}`, `--platform=${options.platform}`, '--overlay2=none', '--host-uds=create', `--network=${network}`,
+    `--root=${options.stateDir}`, `--platform=${platform}`, '--overlay2=none', '--host-uds=create', `--network=${network}`,
     // a checkpoint (pause, fork) resets open TCP connections (and forgets TIME_WAIT ones) instead of refusing to save
     ...(network === 'sandbox' ? ['--net-disconnect-ok'] : []),
   ];

@@ -6,11 +6,13 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InternalError } from '../../errors/hearth-error.js';
 import { processStartTicks } from '../namespaces/process-identity.js';
+import type { RunscPlatform } from './platform-choice.js';
 import { globalFlags, lastLine, runsc, type RunscOptions } from './runsc-command.js';
 
 export interface SentryLaunch {
   runsc: RunscOptions;
   sandboxId: string;
+  platform: RunscPlatform;
   /** The OCI bundle directory; runsc's log and the sentry's pid file are written there. */
   bundleDir: string;
   network: 'none' | 'sandbox' | 'host';
@@ -53,7 +55,7 @@ async function freshPidFile(launch: SentryLaunch): Promise<string> {
 
 /** One runsc command whose sandbox and gofer children inherit its output: both go to the bundle's runsc.log. */
 async function runscStep(launch: SentryLaunch, name: string, commandArgs: string[], joinsNetwork: boolean): Promise<void> {
-  const args = [...globalFlags(launch.runsc, launch.network), ...commandArgs];
+  const args = [...globalFlags(launch.runsc, launch.platform, launch.network), ...commandArgs];
   const logFile = path.join(launch.bundleDir, 'runsc.log');
   const outcome = await runsc(launch.runsc, args, launch.timeoutMs, logFile, joinsNetwork);
   if (outcome.code !== 0) {
