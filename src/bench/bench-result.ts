@@ -48,6 +48,8 @@ export interface BenchResult {
   gvisorSkipped?: string | undefined;
   /** Resume of a paused 256 MiB gVisor sandbox, connect→first output. */
   gvisorResume?: LatencySummary | undefined;
+  /** The same resume with nothing filled: runsc's fixed cost of create + restore without the pages. */
+  gvisorResumeIdle?: LatencySummary | undefined;
   gvisorResumeSkipped?: string | undefined;
   /** create→ready of an initialising template restored from its memory snapshot, and of the same template started cold. */
   snapshotTemplate?: { restored: LatencySummary; cold: LatencySummary } | undefined;

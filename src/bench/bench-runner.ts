@@ -100,11 +100,16 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     // memory snapshots: a pause/resume cycle and a create each take seconds, so these run fewer times
     const snapshotRuns = Math.max(3, Math.min(options.runs, 20));
     if (wants('resume')) {
-      const resume = await measureResume(context, options.gvisorTemplateId, snapshotRuns);
+      const resume = await measureResume(context, options.gvisorTemplateId, snapshotRuns, true);
       if (typeof resume === 'string') result.gvisorResumeSkipped = resume;
       else {
         samples['gvisorResume'] = resume;
         result.gvisorResume = summarize(resume);
+        const idle = await measureResume(context, options.gvisorTemplateId, snapshotRuns, false);
+        if (typeof idle !== 'string') {
+          samples['gvisorResumeIdle'] = idle;
+          result.gvisorResumeIdle = summarize(idle);
+        }
       }
     }
     if (wants('snapshot')) {

@@ -1,5 +1,5 @@
-// Memory-snapshot scenarios on gVisor: resume of a paused 256 MiB sandbox (connect→first output through the
-// SDK), and a template whose start command really initialises, ready from its snapshot vs started cold.
+// Memory-snapshot scenarios on gVisor: resume of a paused 256 MiB sandbox, busy and idle (connect→first output
+// through the SDK), and a template whose start command really initialises, ready from its snapshot vs started cold.
 import { Sandbox } from 'e2b';
 import { apiRequest } from '../cli/api-client.js';
 import { elapsedMs, sdkOptions, type BenchContext } from './bench-context.js';
@@ -17,16 +17,22 @@ async function hasTemplate(context: BenchContext, templateId: string): Promise<b
   return templates.some((template) => template.templateID === templateId || template.aliases?.includes(templateId));
 }
 
-/** Resume of one paused 256 MiB gVisor sandbox, connect→first output, `runs` times. */
-export async function measureResume(context: BenchContext, gvisorTemplateId: string, runs: number): Promise<number[] | string> {
+/**
+ * Resume of one paused 256 MiB gVisor sandbox, connect→first output, `runs` times: `busy` fills 200 MiB first
+ * (what the image of a working sandbox holds), otherwise the sandbox is idle, which leaves runsc's fixed cost.
+ */
+export async function measureResume(context: BenchContext, gvisorTemplateId: string, runs: number, busy: boolean): Promise<number[] | string> {
   if (!(await hasTemplate(context, gvisorTemplateId))) return `no template "${gvisorTemplateId}" (a template labelled hearth.backend=gvisor) on the server`;
+  const label = busy ? 'gVisor resume of a paused 256 MiB sandbox' : 'gVisor resume of an idle paused 256 MiB sandbox';
   const created = await apiRequest<{ sandboxID: string }>(context.client, 'POST', '/sandboxes', { templateID: gvisorTemplateId, memoryMB: 256, timeout: 3600 });
   const id = created.sandboxID;
   const samples: number[] = [];
   try {
     let sandbox = await Sandbox.connect(id, sdkOptions(context));
-    await sandbox.commands.run(MEMORY_FILLER, { background: true });
-    await sandbox.commands.run('for i in $(seq 1 300); do test -f /tmp/filled && exit 0; sleep 0.1; done; exit 1');
+    if (busy) {
+      await sandbox.commands.run(MEMORY_FILLER, { background: true });
+      await sandbox.commands.run('for i in $(seq 1 300); do test -f /tmp/filled && exit 0; sleep 0.1; done; exit 1');
+    }
     for (let index = 0; index < runs; index++) {
       await sandbox.pause();
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
@@ -34,7 +40,7 @@ export async function measureResume(context: BenchContext, gvisorTemplateId: str
       sandbox = await Sandbox.connect(id, { ...sdkOptions(context), timeoutMs: 3_600_000 });
       await sandbox.commands.run('true');
       samples.push(elapsedMs(started));
-      context.progress('gVisor resume of a paused 256 MiB sandbox', index + 1, runs);
+      context.progress(label, index + 1, runs);
     }
   } finally {
     await Sandbox.kill(id, sdkOptions(context)).catch(() => undefined);
