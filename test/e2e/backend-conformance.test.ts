@@ -19,6 +19,6 @@ runBackendContract({
     'a memory hog fails inside the sandbox, which keeps working':
       "the 512 MiB limit holds, but the host memory cgroup's OOM killer picks the sentry, so the whole sandbox dies instead of the allocating process (the server survives)",
     'a fork bomb fails inside the sandbox, which keeps working':
-      'runsc 20240729 enforces no pids limit (nor RLIMIT_NPROC) on sandbox tasks; only the host pids cgroup bounds the sentry and its systrap stubs, and reaching it kills the sandbox (the server survives)',
+      'runsc 20240729 enforces no pids limit (nor RLIMIT_NPROC) on sandbox tasks; only the host pids cgroup bounds the sentry and the stub processes of its platform, and reaching it kills the sandbox (the server survives)',
   },
 });

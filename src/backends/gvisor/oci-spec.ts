@@ -75,7 +75,7 @@ export function ociSpec(spec: SandboxSpec, paths: BundlePaths): Record<string, u
       cgroupsPath: paths.cgroupsPath,
       resources: {
         memory: { limit: spec.memoryMiB * 1024 * 1024, swap: spec.memoryMiB * 1024 * 1024 },
-        // Bounds the host processes and threads of the sentry, gofer and systrap stubs (about one per sandbox
+        // Bounds the host processes and threads of the sentry, gofer and platform stubs (systrap or ptrace, about one per sandbox
         // process). runsc 20240729 enforces no pids limit inside, so reaching this kills the sandbox rather
         // than failing a fork; it still stops a fork bomb from reaching the host.
         pids: { limit: spec.pidsLimit },
