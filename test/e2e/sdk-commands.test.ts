@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import { CommandExitError, Sandbox } from 'e2b';
 import { startServer, useServerEnv, type ServerProcess } from '../helpers/server-process.js';
 import { eventually } from '../helpers/sandbox-fixture.js';
+import { apiRequest } from '../helpers/api-request.js';
 
 let server: ServerProcess;
 let sbx: Sandbox;
@@ -103,4 +104,57 @@ test('a pty runs an interactive shell', async () => {
   await sbx.pty.sendInput(terminal.pid, new TextEncoder().encode('echo pty-$((20+22))\nexit\n'));
   await terminal.wait().catch(() => undefined);
   assert.match(output, /pty-42/);
+});
+
+/** process.Process/Start as envd's other clients send it (a bare command, its own env), read to the end of the stream. */
+async function startRaw(sandboxId: string, accessToken: string, processSpec: Record<string, unknown>): Promise<{ events: Array<Record<string, unknown>>; end: Record<string, unknown> }> {
+  const payload = Buffer.from(JSON.stringify({ process: processSpec }));
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(payload.length, 1);
+  const response = await fetch(`${server.url}/process.Process/Start`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/connect+json', 'connect-protocol-version': '1', 'e2b-sandbox-id': sandboxId, 'e2b-sandbox-port': '49983', 'x-access-token': accessToken },
+    body: Buffer.concat([head, payload]),
+  });
+  const body = Buffer.from(await response.arrayBuffer());
+  const events: Array<Record<string, unknown>> = [];
+  let end: Record<string, unknown> = {};
+  for (let offset = 0; offset + 5 <= body.length; ) {
+    const flags = body.readUInt8(offset);
+    const length = body.readUInt32BE(offset + 1);
+    const message = JSON.parse(body.subarray(offset + 5, offset + 5 + length).toString('utf8')) as Record<string, unknown>;
+    if (flags & 0x02) end = message;
+    else events.push(message);
+    offset += 5 + length;
+  }
+  return { events, end };
+}
+
+test('a bare command name is found through the PATH the command is given, as execvp would, skipping a non-executable match', async () => {
+  const created = await apiRequest(server, 'POST', '/sandboxes', { templateID: 'base', timeout: 120 });
+  const sandboxId = String(created.json['sandboxID']);
+  const accessToken = String(created.json['envdAccessToken']);
+  try {
+    const setup = await startRaw(sandboxId, accessToken, {
+      cmd: '/bin/sh',
+      args: ['-c', [
+        'mkdir -p /tmp/first /tmp/second',
+        String.raw`printf '#!/bin/sh\necho wrong\n' > /tmp/first/which-one`,
+        String.raw`printf '#!/bin/sh\necho second "$@"\n' > /tmp/second/which-one && chmod 755 /tmp/second/which-one`,
+        String.raw`printf 'echo no shebang "$1"\n' > /tmp/second/plain-script && chmod 755 /tmp/second/plain-script`,
+      ].join(' && ')],
+    });
+    assert.deepEqual(setup.end, {}, 'set-up ran');
+    const output = (result: { events: Array<Record<string, unknown>> }): string =>
+      result.events.map((event) => (event['event'] as { data?: { stdout?: string } } | undefined)?.data?.stdout).filter(Boolean).map((data) => Buffer.from(String(data), 'base64').toString()).join('');
+    const found = await startRaw(sandboxId, accessToken, { cmd: 'which-one', args: ['arg'], envs: { PATH: '/tmp/first:/tmp/second:/usr/bin:/bin' } });
+    assert.equal(output(found), 'second arg\n', 'the first, non-executable match is skipped');
+    const script = await startRaw(sandboxId, accessToken, { cmd: 'plain-script', args: ['x'], envs: { PATH: '/tmp/second' } });
+    assert.equal(output(script), 'no shebang x\n', 'a script without #! runs under /bin/sh');
+    const missing = await startRaw(sandboxId, accessToken, { cmd: 'no-such-command-here', envs: { PATH: '/tmp/first:/tmp/second' } });
+    const error = missing.end['error'] as { code?: string; message?: string } | undefined;
+    assert.ok(error?.message?.includes('no-such-command-here'), `the error names the command: ${JSON.stringify(missing.end)}`);
+  } finally {
+    await apiRequest(server, 'DELETE', `/sandboxes/${sandboxId}`);
+  }
 });
