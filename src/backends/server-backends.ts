@@ -11,10 +11,15 @@ import { microvmBackend } from './microvm/microvm-options.js';
 /** Bundles live outside the (private) data directory, one subdirectory per server, keyed by its data directory. */
 const GVISOR_RUN_DIR = '/run/hearth/gvisor';
 
+/** The server's own directory of gVisor bundles under /run, named by its data directory; gone once it holds none. */
+export function gvisorBundlesDir(dataDir: string): string {
+  return path.join(GVISOR_RUN_DIR, createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 12));
+}
+
 export function serverBackends(namespaces: Backend, config: ServerConfig, log?: (line: string) => void): BackendRouter {
   const gvisor = new GvisorBackend({
     sandboxesDir: path.join(config.dataDir, 'gvisor', 'sandboxes'),
-    bundlesDir: path.join(GVISOR_RUN_DIR, createHash('sha256').update(path.resolve(config.dataDir)).digest('hex').slice(0, 12)),
+    bundlesDir: gvisorBundlesDir(config.dataDir),
     stateDir: path.join(config.dataDir, 'gvisor', 'runsc-state'),
     supervisorBinary: config.supervisorBinary,
     cgroupParent: config.cgroupParent,

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync }
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gvisorBundlesDir } from '../../src/backends/server-backends.js';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const TEST_API_KEY = 'hearth_test_key_0123456789abcdef';
@@ -127,6 +128,9 @@ export async function startServer(options: { dataDir?: string; port?: number; en
       if (existsSync(`/sys/class/net/${bridge}`) || namespaces.length > 0) {
         process.stderr.write(`server output:\n${output}\nreaper output:\n${reaperOutput}\n`);
         throw new Error(`server left its sandbox bridge ${bridge} or network namespaces behind: ${namespaces.join(', ')}`);
+      }
+      if (existsSync(gvisorBundlesDir(dataDir))) {
+        throw new Error(`server left its gVisor bundle directory ${gvisorBundlesDir(dataDir)} behind: ${readdirSync(gvisorBundlesDir(dataDir)).join(', ')}`);
       }
       removeCgroupParent(cgroupParent);
       unmountSandboxDisk(dataDir);

@@ -264,6 +264,8 @@ export class GvisorBackend implements Backend {
   async close(): Promise<void> {
     await Promise.allSettled([...this.pendingReleases.values()]);
     await Promise.allSettled([...this.pendingRemovals]);
+    // this server's directory under /run goes once no sandbox (running or paused) keeps a bundle in it
+    await fs.rmdir(this.options.bundlesDir).catch(() => undefined);
   }
 
   /** runsc checkpoint into `<diskDir>/checkpoint` (with its manifest), then frees the sentry, cgroups and root mount; files stay. */
