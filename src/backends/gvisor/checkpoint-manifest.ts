@@ -110,10 +110,3 @@ export async function verifyCheckpointFiles(dir: string, manifest: CheckpointMan
   const mismatch = digests.find(([, same]) => !same);
   if (mismatch) throw new SnapshotInvalidError(what, `image file ${mismatch[0]} checksum mismatch`);
 }
-
-/** Both halves: a checkpoint directory checked against what the caller is about to restore. */
-export async function verifyCheckpoint(dir: string, expected: { templateId: string; sandboxId?: string }, what: string): Promise<CheckpointManifest> {
-  const manifest = await readCheckpointManifest(dir, expected, what);
-  await verifyCheckpointFiles(dir, manifest, what);
-  return manifest;
-}

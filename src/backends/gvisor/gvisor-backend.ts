@@ -15,7 +15,7 @@ import { ociSpec, SOCKET_NAME } from './oci-spec.js';
 import { mountRootOverlay, unmountRootOverlay } from './root-overlay.js';
 import { CHECKPOINT_FLAGS, globalFlags, lastLine, runsc, type RunscOptions } from './runsc-command.js';
 import { restoreSentry, runSentry, type SentryLaunch } from './sentry-launch.js';
-import { readCheckpointManifest, verifyCheckpointFiles, writeManifest, type CheckpointKind, type CheckpointManifest } from './checkpoint-manifest.js';
+import { readCheckpointManifest, verifyCheckpointFiles, writeManifest, type CheckpointKind } from './checkpoint-manifest.js';
 import { choosePlatform, isRunscPlatform, type RunscPlatform } from './platform-choice.js';
 import { quiesceSupervisor, reopenSupervisor, waitForListener } from './checkpoint-signals.js';
 import { copyTree } from './copy-tree.js';
@@ -98,19 +98,21 @@ export class GvisorBackend implements Backend {
    * source's files. The image is hashed while the root and runsc's processes are made ready, and read only once it passed.
    */
   async restore(spec: SandboxSpec, snapshot: SandboxSnapshot): Promise<StartedSandbox> {
-    const imageDir = snapshotImageDir(snapshot.dir);
-    const what = `checkpoint ${snapshot.dir}`;
-    const manifest = await readCheckpointManifest(imageDir, { templateId: spec.template.id }, what);
-    const platform = await this.checkpointPlatform(manifest, undefined);
-    const verified = verifyCheckpointFiles(imageDir, manifest, what);
-    verified.catch(() => undefined); // awaited by the launch, after anything that fails first
+    const { platform, verified } = await this.beginImageCheck(snapshotImageDir(snapshot.dir), { templateId: spec.template.id }, `checkpoint ${snapshot.dir}`, undefined);
     return this.launch(spec, platform, { snapshot, verified });
   }
 
-  /** runsc restores an image only on the platform that saved it: the manifest's, else the sandbox's, else today's default. */
-  private async checkpointPlatform(manifest: CheckpointManifest, runtimePlatform: RunscPlatform | undefined): Promise<RunscPlatform> {
-    if (manifest.platform !== undefined && isRunscPlatform(manifest.platform)) return manifest.platform;
-    return runtimePlatform ?? (await this.defaultPlatform());
+  /**
+   * The cheap checks of an image (manifest, identity, sizes) now, its hash started in the background: `verified`
+   * is awaited by whoever restores, after anything that fails first. runsc restores an image only on the platform
+   * that saved it: the manifest's, else the sandbox's, else today's default.
+   */
+  private async beginImageCheck(imageDir: string, expected: { templateId: string; sandboxId?: string }, what: string, runtimePlatform: RunscPlatform | undefined): Promise<{ platform: RunscPlatform; verified: Promise<void> }> {
+    const manifest = await readCheckpointManifest(imageDir, expected, what);
+    const platform = manifest.platform !== undefined && isRunscPlatform(manifest.platform) ? manifest.platform : (runtimePlatform ?? (await this.defaultPlatform()));
+    const verified = verifyCheckpointFiles(imageDir, manifest, what);
+    verified.catch(() => undefined);
+    return { platform, verified };
   }
 
   private async launch(spec: SandboxSpec, platform: RunscPlatform, from: { snapshot: SandboxSnapshot; verified: Promise<unknown> } | undefined): Promise<StartedSandbox> {
@@ -298,11 +300,7 @@ export class GvisorBackend implements Backend {
     const { sandboxId, dir, diskDir, templateId, lowers, netns } = current;
     if (!templateId || !lowers) throw new InternalError(`gVisor sandbox ${sandboxId} was paused by an older Hearth and cannot be resumed`);
     const imageDir = pauseImageDir(diskDir);
-    const what = `the pause image of sandbox ${sandboxId}`;
-    const manifest = await readCheckpointManifest(imageDir, { templateId, sandboxId }, what);
-    const platform = await this.checkpointPlatform(manifest, current.platform);
-    const verified = verifyCheckpointFiles(imageDir, manifest, what);
-    verified.catch(() => undefined); // awaited below, after anything that fails first
+    const { platform, verified } = await this.beginImageCheck(imageDir, { templateId, sandboxId }, `the pause image of sandbox ${sandboxId}`, current.platform);
     try {
       try {
         await this.prepareResume(current, lowers);

@@ -75,9 +75,9 @@ export function ociSpec(spec: SandboxSpec, paths: BundlePaths): Record<string, u
       cgroupsPath: paths.cgroupsPath,
       resources: {
         memory: { limit: spec.memoryMiB * 1024 * 1024, swap: spec.memoryMiB * 1024 * 1024 },
-        // Bounds the host processes and threads of the sentry, gofer and platform stubs (systrap or ptrace, about one per sandbox
-        // process). runsc 20240729 enforces no pids limit inside, so reaching this kills the sandbox rather
-        // than failing a fork; it still stops a fork bomb from reaching the host.
+        // Bounds the host processes and threads of the sentry, gofer and platform stubs (systrap or ptrace, about
+        // one per sandbox process). runsc 20240729 enforces no pids limit inside, so reaching this kills the
+        // sandbox rather than failing a fork; it still stops a fork bomb from reaching the host.
         pids: { limit: spec.pidsLimit },
         cpu: { quota: Math.round(spec.cpuCount * 100_000), period: 100_000, shares: Math.round(spec.cpuCount * 1024) },
       },

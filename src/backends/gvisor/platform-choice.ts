@@ -5,11 +5,11 @@
 // 9x faster, so systrap keeps the choice unless ptrace is clearly ahead. kvm is never probed: where /dev/kvm is
 // not a usable hypervisor it hangs instead of failing. The measurement is kept in /run (until reboot) per runsc
 // version, kernel and core count, so only the first server after a boot pays it (about 1.5 s).
-import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BackendMisconfiguredError } from '../../errors/hearth-error.js';
+import { runsc } from './runsc-command.js';
 
 export const RUNSC_PLATFORMS = ['systrap', 'ptrace', 'kvm'] as const;
 export type RunscPlatform = (typeof RUNSC_PLATFORMS)[number];
@@ -82,32 +82,15 @@ export async function measureSpawnCostMs(binary: string, platform: RunscPlatform
   const spawns = Array.from({ length: PROBE_SPAWNS }, () => '/bin/true').join('; ');
   const script = `/bin/true; s=$EPOCHREALTIME; ${spawns}; echo "$s $EPOCHREALTIME"`;
   try {
-    const output = await runCollecting(binary, [`--root=${stateDir}`, `--platform=${platform}`, '--network=none', 'do', '/bin/bash', '-c', script]);
-    const match = /(\d+[.,]\d+) (\d+[.,]\d+)/.exec(output);
-    if (!match?.[1] || !match[2]) throw new Error(`unexpected probe output: ${output.slice(0, 200)}`);
+    const outcome = await runsc({ binary, stateDir }, [`--root=${stateDir}`, `--platform=${platform}`, '--network=none', 'do', '/bin/bash', '-c', script], PROBE_TIMEOUT_MS);
+    if (outcome.code !== 0) throw new Error(`runsc do exited with ${String(outcome.code)}`);
+    const match = /(\d+[.,]\d+) (\d+[.,]\d+)/.exec(outcome.stdout);
+    if (!match?.[1] || !match[2]) throw new Error(`unexpected probe output: ${outcome.stdout.slice(0, 200)}`);
     const seconds = Number(match[2].replace(',', '.')) - Number(match[1].replace(',', '.'));
     return (seconds * 1000) / PROBE_SPAWNS;
   } finally {
     await fs.rm(stateDir, { recursive: true, force: true });
   }
-}
-
-function runCollecting(binary: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'ignore'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), PROBE_TIMEOUT_MS);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(output);
-      else reject(new Error(`runsc do exited with ${String(code)}`));
-    });
-  });
 }
 
 async function readCachedChoice(cacheDir: string, key: string): Promise<CachedChoice | undefined> {
