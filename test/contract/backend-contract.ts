@@ -10,6 +10,7 @@ import { CommandExitError, Sandbox } from 'e2b';
 import { startServer, useServerEnv, type ServerProcess } from '../helpers/server-process.js';
 import { eventually, withSandbox } from '../helpers/sandbox-fixture.js';
 import { apiRequest, type ApiResponse } from '../helpers/api-request.js';
+import { sandboxCgroupDir } from '../helpers/test-run.js';
 
 export const BACKEND_CONTRACT_TESTS = [
   'starts a sandbox whose supervisor answers as PID 1 and runs commands as the unprivileged user',
@@ -36,10 +37,8 @@ export interface BackendContractOptions {
   skips?: Partial<Record<BackendContractTest, string>>;
 }
 
-const CGROUP_ROOT = '/sys/fs/cgroup';
-
 function cgroupDir(server: ServerProcess, controller: string, sandboxId?: string): string {
-  return path.join(CGROUP_ROOT, controller, 'hearth-test', path.basename(server.dataDir), ...(sandboxId ? [sandboxId] : []));
+  return sandboxCgroupDir(controller, server.dataDir, sandboxId);
 }
 
 function cgroupProcs(server: ServerProcess, sandboxId: string): number[] {

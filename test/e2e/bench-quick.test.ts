@@ -1,13 +1,13 @@
 // `hearth bench --quick` runs every scenario against a real server, so the bench cannot rot.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { runCli, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { testTempDir } from '../helpers/test-run.js';
 
 let server: ServerProcess;
-const outDir = mkdtempSync(path.join(os.tmpdir(), 'hearth-bench-'));
+const outDir = testTempDir('bench-');
 before(async () => {
   server = await startServer();
 });

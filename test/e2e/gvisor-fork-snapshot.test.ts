@@ -2,18 +2,18 @@
 // memory and files and are independent of it and of each other; a template labelled hearth.snapshot=true is
 // checkpointed after its start command and ready check, and later sandboxes restore that state.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Sandbox } from 'e2b';
 import { findRunsc, RUNSC_INSTALL_HINT } from '../../src/backends/gvisor/gvisor-host-check.js';
 import { runCli, startServer, useServerEnv, type ServerProcess } from '../helpers/server-process.js';
 import { MEMORY_SERVER, readMemory } from '../helpers/memory-server.js';
+import { testTempDir } from '../helpers/test-run.js';
 
 const skip = findRunsc() ? false : `runsc is not installed: ${RUNSC_INSTALL_HINT}`;
 let server: ServerProcess;
-const contextDir = mkdtempSync(path.join(os.tmpdir(), 'hearth-snapshot-context-'));
+const contextDir = testTempDir('snapshot-context-');
 
 before(async () => {
   if (skip) return;

@@ -11,6 +11,7 @@ import { findRunsc, RUNSC_INSTALL_HINT } from '../../src/backends/gvisor/gvisor-
 import { eventually } from '../helpers/sandbox-fixture.js';
 import { startServer, useServerEnv, type ServerProcess } from '../helpers/server-process.js';
 import { MEMORY_SERVER, readMemory } from '../helpers/memory-server.js';
+import { sandboxCgroupDir } from '../helpers/test-run.js';
 
 const skip = findRunsc() ? false : `runsc is not installed: ${RUNSC_INSTALL_HINT}`;
 const ARGS = ['--backend', 'gvisor', '--pool', 'base=0'];
@@ -71,7 +72,7 @@ test('a paused sandbox frees its processes, keeps its network, and can be killed
   const sbx = await Sandbox.create({ timeoutMs: 120_000 });
   const address = (await sbx.commands.run('hostname -I')).stdout.trim();
   await sbx.pause();
-  const procs = `/sys/fs/cgroup/pids/hearth-test/${path.basename(server.dataDir)}/${sbx.sandboxId}/cgroup.procs`;
+  const procs = path.join(sandboxCgroupDir('pids', server.dataDir, sbx.sandboxId), 'cgroup.procs');
   // the sentry's leftovers are deleted in the background once the image is written
   await eventually(async () => (await fs.readFile(procs, 'utf8').catch(() => '')).trim() === '', 15_000, 'no host process left while paused');
   const resumed = await Sandbox.connect(sbx.sandboxId);

@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { Sandbox } from 'e2b';
 import { startServer, useServerEnv, type ServerProcess } from '../helpers/server-process.js';
 import { eventually, withSandbox } from '../helpers/sandbox-fixture.js';
+import { sandboxCgroupDir } from '../helpers/test-run.js';
 
 let server: ServerProcess;
 before(async () => {
@@ -76,7 +77,7 @@ test('killing a sandbox leaves no process, cgroup or directory behind', async ()
   await sbx.commands.run('sleep 300 & sleep 300 & echo started', { background: false });
   const sandboxDir = `${server.dataDir}/sandboxes/${sbx.sandboxId}`;
   assert.ok(existsSync(sandboxDir));
-  const memoryCgroup = `/sys/fs/cgroup/memory/hearth-test/${path.basename(server.dataDir)}/${sbx.sandboxId}`;
+  const memoryCgroup = sandboxCgroupDir('memory', server.dataDir, sbx.sandboxId);
   assert.ok(existsSync(memoryCgroup));
   const procs = readFileSync(`${memoryCgroup}/cgroup.procs`, 'utf8').trim().split('\n').map(Number);
   assert.ok(procs.length >= 3);

@@ -1,8 +1,7 @@
 // Limits per create and per template: pids, memory and disk are shown by getInfo and list, enforced,
 // and a sandbox that hits one leaves other sandboxes and the server responsive; bad values are typed 400s.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { randomBytes } from 'node:crypto';
@@ -10,6 +9,7 @@ import { Sandbox } from 'e2b';
 import { startServer, useServerEnv, type ServerProcess } from '../helpers/server-process.js';
 import { eventually, withSandbox } from '../helpers/sandbox-fixture.js';
 import { apiRequest, type ApiResponse } from '../helpers/api-request.js';
+import { sandboxCgroupDir, testTempDir } from '../helpers/test-run.js';
 
 let server: ServerProcess;
 before(async () => {
@@ -33,7 +33,7 @@ async function withLimits<T>(fields: Record<string, unknown>, body: (sbx: Sandbo
 }
 
 function cgroupFile(controller: string, sandboxId: string, file: string): string {
-  return readFileSync(`/sys/fs/cgroup/${controller}/hearth-test/${path.basename(server.dataDir)}/${sandboxId}/${file}`, 'utf8').trim();
+  return readFileSync(path.join(sandboxCgroupDir(controller, server.dataDir, sandboxId), file), 'utf8').trim();
 }
 
 async function failure(run: Promise<unknown>): Promise<{ exitCode: number; stderr: string }> {
@@ -154,7 +154,7 @@ test('bad limit values are typed 400s in E2B shape', async () => {
 
 test('a template sets default pids and disk limits for its sandboxes; its RUN steps build on the quota disk', async () => {
   const name = `limits-${randomBytes(4).toString('hex')}`;
-  const contextDir = mkdtempSync(path.join(os.tmpdir(), 'limits-context-'));
+  const contextDir = testTempDir('limits-context-');
   try {
     const started = await api('POST', '/admin/templates/builds', {
       name,

@@ -3,8 +3,7 @@
 // forks continue from their source independently, a persistent snapshot outlives its source, and a template's
 // start command runs once, before its snapshot, not again in every restored sandbox.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Sandbox } from 'e2b';
@@ -12,6 +11,7 @@ import { DEFAULT_MICROVM_DIR } from '../../src/backends/microvm/microvm-options.
 import { findQemu } from '../../src/backends/microvm/qemu-host-check.js';
 import { runCli, startServer, useServerEnv, type ServerProcess } from '../helpers/server-process.js';
 import { MEMORY_SERVER, readMemory } from '../helpers/memory-server.js';
+import { testTempDir } from '../helpers/test-run.js';
 
 const kernelDir = path.join(process.env['HEARTH_MICROVM_DIR'] ?? DEFAULT_MICROVM_DIR, 'kernel');
 const hasKernel = existsSync(kernelDir) && readdirSync(kernelDir).some((name) => existsSync(path.join(kernelDir, name, 'vmlinux')));
@@ -117,7 +117,7 @@ describe('microvm pause/resume, fork and template services', { skip: unavailable
   });
 
   test('a template’s start command runs once, before the snapshot: restored sandboxes find it running and do not start it again', async () => {
-    const contextDir = mkdtempSync(path.join(os.tmpdir(), 'hearth-test-microvm-template-'));
+    const contextDir = testTempDir('microvm-template-');
     try {
       const dockerfile = path.join(contextDir, 'Dockerfile');
       writeFileSync(dockerfile, [

@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, promises as fs, readdirSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { SandboxSpec, StartedSandbox } from '../../src/backends/backend.js';
@@ -19,6 +18,8 @@ import { Fields } from '../../src/supervisor/frame-codec.js';
 import { FieldTag } from '../../src/supervisor/protocol.js';
 import { runToExit } from '../../src/supervisor/run-to-exit.js';
 import { SupervisorClient } from '../../src/supervisor/supervisor-client.js';
+import { removeFromAllHierarchies } from '../../src/backends/namespaces/cgroup-v1.js';
+import { TEST_CGROUP_ROOT, testTempDir } from '../helpers/test-run.js';
 
 const microvmDir = process.env['HEARTH_MICROVM_DIR'] ?? DEFAULT_MICROVM_DIR;
 const templatesDir = process.env['HEARTH_TEMPLATES_DIR'] ?? '/var/lib/hearth/templates';
@@ -39,8 +40,8 @@ async function sha256(file: string): Promise<string> {
 
 describe('microvm memory snapshots', { skip: unavailable ?? false }, () => {
   const template = { id: 'base', layers: [layer ?? ''], config: { labels: {} } } as unknown as TemplateRecord;
-  const workDir = path.join(os.tmpdir(), `hearth-microvm-test-${process.pid}`);
-  const cgroupParent = `hearth-test/microvm-${process.pid}`;
+  const workDir = testTempDir('microvm-');
+  const cgroupParent = `${TEST_CGROUP_ROOT}/microvm-${process.pid}`;
   const backend = new MicrovmBackend({
     sandboxesDir: path.join(workDir, 'sandboxes'),
     microvmDir,
@@ -78,7 +79,7 @@ describe('microvm memory snapshots', { skip: unavailable ?? false }, () => {
     for (const sandbox of started) await backend.stop(sandbox.runtime).catch(() => undefined);
     await backend.close();
     await fs.rm(workDir, { recursive: true, force: true });
-    for (const controller of ['memory', 'pids', 'cpu', 'cpuacct', 'freezer']) await fs.rmdir(`/sys/fs/cgroup/${controller}/${cgroupParent}`).catch(() => undefined);
+    await removeFromAllHierarchies(cgroupParent);
   });
 
   test('two sandboxes restored from one snapshot differ in randomness and hostname; restores never change the snapshot', async () => {

@@ -1,12 +1,12 @@
 // Warm pools: claims, refill, miss fallback, freezing, restart, and claims that look exactly like cold starts.
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { Sandbox } from 'e2b';
 import { runCli, startServer, useServerEnv, type ServerProcess } from '../helpers/server-process.js';
 import { eventually } from '../helpers/sandbox-fixture.js';
 import type { PoolStats } from '../../src/core/pool-manager.js';
+import { sandboxCgroupDir } from '../helpers/test-run.js';
 
 type PoolRow = PoolStats;
 
@@ -26,7 +26,7 @@ async function basePool(): Promise<PoolRow> {
 }
 
 function frozenSandboxIds(): string[] {
-  const root = `/sys/fs/cgroup/freezer/hearth-test/${path.basename(server.dataDir)}`;
+  const root = sandboxCgroupDir('freezer', server.dataDir);
   if (!existsSync(root)) return [];
   return readdirSync(root).filter((name) => existsSync(`${root}/${name}/freezer.state`) && readFileSync(`${root}/${name}/freezer.state`, 'utf8').trim() === 'FROZEN');
 }

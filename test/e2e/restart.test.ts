@@ -6,12 +6,13 @@ import { after, test } from 'node:test';
 import { Sandbox } from 'e2b';
 import { startServer, useServerEnv, type ServerProcess } from '../helpers/server-process.js';
 import { eventually } from '../helpers/sandbox-fixture.js';
+import { sandboxCgroupDir } from '../helpers/test-run.js';
 
 let server: ServerProcess | undefined;
 after(async () => server?.destroy());
 
 function hostPidOf(dataDir: string, sandboxId: string): number {
-  const procs = readFileSync(`/sys/fs/cgroup/pids/hearth-test/${path.basename(dataDir)}/${sandboxId}/cgroup.procs`, 'utf8').trim().split('\n').map(Number);
+  const procs = readFileSync(path.join(sandboxCgroupDir('pids', dataDir, sandboxId), 'cgroup.procs'), 'utf8').trim().split('\n').map(Number);
   assert.ok(procs.length > 0, `sandbox ${sandboxId} in ${dataDir} has processes`);
   return Math.min(...procs);
 }
@@ -47,7 +48,7 @@ test('sandboxes survive a restart with their files and processes; dead ones are 
   const egress = (await keeper.commands.run('curl -s -m 5 -o /dev/null -w "%{http_code}" http://93.184.216.34/').catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }))).stdout;
   assert.equal(egress, '000', 'allowInternetAccess: false still holds after the restart');
   await eventually(() => !existsSync(`${dataDir}/sandboxes/${victim.sandboxId}`), 5_000, 'the dead sandbox to be cleaned up');
-  assert.equal(existsSync(`/sys/fs/cgroup/memory/hearth-test/${path.basename(server.dataDir)}/${victim.sandboxId}`), false);
+  assert.equal(existsSync(sandboxCgroupDir('memory', server.dataDir, victim.sandboxId)), false);
   await assert.rejects(Sandbox.getInfo(victim.sandboxId), /not found/i);
   await keeper.kill();
   await eventually(() => !existsSync(`${dataDir}/sandboxes/${keeper.sandboxId}`), 5_000, 'the killed sandbox directory to be removed');

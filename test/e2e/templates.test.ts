@@ -1,15 +1,15 @@
 // Templates from Dockerfiles: build, cache, logs, start command and ready check, aliases, deletion, errors.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Sandbox, Template } from 'e2b';
 import { runCli, startServer, useServerEnv, type ServerProcess } from '../helpers/server-process.js';
+import { testTempDir } from '../helpers/test-run.js';
 
 let server: ServerProcess;
-const contextDir = mkdtempSync(path.join(os.tmpdir(), 'hearth-context-'));
+const contextDir = testTempDir('context-');
 
 function dockerfile(lastLine: string): string {
   return [

@@ -1,31 +1,25 @@
 // Starts a real `hearth serve` in a child process on a free loopback port with its own data directory.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { removeFromAllHierarchies } from '../../src/backends/namespaces/cgroup-v1.js';
 import { gvisorBundlesDir } from '../../src/backends/server-backends.js';
+import { sandboxCgroupDir, serverCgroupParent, testTempDir } from './test-run.js';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const TEST_API_KEY = 'hearth_test_key_0123456789abcdef';
 
-const CGROUP_CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuacct', 'freezer'];
-
-function leftoverSandboxes(cgroupParent: string): string[] {
-  const dir = `/sys/fs/cgroup/pids/${cgroupParent}`;
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
-}
-
-function removeCgroupParent(cgroupParent: string): void {
-  for (const controller of CGROUP_CONTROLLERS) {
-    try {
-      rmdirSync(`/sys/fs/cgroup/${controller}/${cgroupParent}`);
-    } catch {
-      // absent or still in use
-    }
+/** Sandboxes of the server with this data dir whose cgroup is still there, in any hierarchy runsc or Hearth writes to. */
+function leftoverSandboxes(dataDir: string): string[] {
+  const leftovers = new Set<string>();
+  for (const hierarchy of readdirSync('/sys/fs/cgroup').filter((name) => name !== 'unified')) {
+    const dir = sandboxCgroupDir(hierarchy, dataDir);
+    if (!existsSync(dir)) continue;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) leftovers.add(`${entry.name} (${hierarchy})`);
   }
+  return [...leftovers];
 }
 
 /** The server leaves its sandboxes filesystem (a loop-mounted image) mounted for the next start; a test's last stop unmounts it. */
@@ -61,9 +55,9 @@ export interface ServerProcess {
 }
 
 export async function startServer(options: { dataDir?: string; port?: number; env?: Record<string, string>; args?: string[] } = {}): Promise<ServerProcess> {
-  const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'hearth-test-'));
+  const dataDir = options.dataDir ?? testTempDir();
   // Each test server gets its own cgroup parent, so a leaked sandbox is found and named by destroy().
-  const cgroupParent = `hearth-test/${path.basename(dataDir)}`;
+  const cgroupParent = serverCgroupParent(dataDir);
   const child: ChildProcess = spawn(
     process.execPath,
     [path.join(PROJECT_ROOT, 'bin', 'hearth.js'), 'serve', '--port', String(options.port ?? 0), '--data-dir', dataDir, '--quiet', ...(options.args ?? [])],
@@ -117,7 +111,7 @@ export async function startServer(options: { dataDir?: string; port?: number; en
           resolve();
         });
       });
-      const leaked = leftoverSandboxes(cgroupParent);
+      const leaked = leftoverSandboxes(dataDir);
       if (leaked.length > 0) {
         const database = path.join(dataDir, 'hearth.db');
         process.stderr.write(`leaked sandboxes ${leaked.join(', ')}; data dir kept at ${dataDir} (${database})\nserver output:\n${output}\nreaper output:\n${reaperOutput}\n`);
@@ -132,7 +126,7 @@ export async function startServer(options: { dataDir?: string; port?: number; en
       if (existsSync(gvisorBundlesDir(dataDir))) {
         throw new Error(`server left its gVisor bundle directory ${gvisorBundlesDir(dataDir)} behind: ${readdirSync(gvisorBundlesDir(dataDir)).join(', ')}`);
       }
-      removeCgroupParent(cgroupParent);
+      await removeFromAllHierarchies(cgroupParent);
       unmountSandboxDisk(dataDir);
       rmSync(dataDir, { recursive: true, force: true });
     },

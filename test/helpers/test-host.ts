@@ -3,9 +3,9 @@
 // headers of every request it serves, so a test can see what the egress proxy injected.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
+import { testTempDir } from './test-run.js';
 
 export interface TestHost {
   allowedAddress: string;
@@ -71,7 +71,7 @@ export async function startTestHost(): Promise<TestHost> {
   ip(['-n', namespace, 'addr', 'add', `${prefix}.3/24`, 'dev', 'eth0']);
   ip(['-n', namespace, 'link', 'set', 'eth0', 'up']);
   ip(['-n', namespace, 'link', 'set', 'lo', 'up']);
-  const certificateDir = mkdtempSync(path.join(os.tmpdir(), 'hearth-test-host-'));
+  const certificateDir = testTempDir('host-');
   const certificates = makeCertificates(certificateDir);
   const server: ChildProcess = spawn('ip', ['netns', 'exec', namespace, process.execPath, '-e', SERVER_SCRIPT], {
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -2,13 +2,13 @@
 // worker hashed them), concurrent hashes share the workers, and a file shorter than its manifest says is refused.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { CHUNK_BYTES, chunkedSha256 } from '../../src/backends/gvisor/checkpoint-hash.js';
+import { testTempDir } from '../helpers/test-run.js';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'hearth-hash-unit-'));
+const dir = testTempDir('hash-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 function reference(data: Buffer): string {

@@ -4,13 +4,13 @@
 // that fails, and reuses its measurement until the host changes.
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { BackendMisconfiguredError } from '../../src/errors/hearth-error.js';
 import { choosePlatform, fasterPlatform } from '../../src/backends/gvisor/platform-choice.js';
+import { testTempDir } from '../helpers/test-run.js';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'hearth-platform-unit-'));
+const dir = testTempDir('platform-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /**

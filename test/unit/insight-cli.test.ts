@@ -1,13 +1,14 @@
 // `hearth budget` and `hearth cost` as a user runs them: worked numbers, --json shapes, measured inputs and nonsense input.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../../src/errors/hearth-error.js';
 import { loadServerStarts, startsFromAdminStats, startsFromBench } from '../../src/insight/start-sources.js';
+import { testTempDir } from '../helpers/test-run.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const WORKED_SENTENCE = 'a 200 ms target leaves 173 ms for inference with a 27 ms start and 50 ms with a 150 ms start';
@@ -27,7 +28,7 @@ let dir = '';
 let benchFile = '';
 
 before(() => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'hearth-insight-'));
+  dir = testTempDir('insight-');
   benchFile = path.join(dir, 'latest.json');
   writeFileSync(benchFile, JSON.stringify(BENCH_FIXTURE));
   writeFileSync(path.join(dir, 'not-bench.json'), JSON.stringify({ hello: 'world' }));

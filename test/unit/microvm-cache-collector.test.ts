@@ -2,15 +2,15 @@
 // and builds abandoned by a dead process go at once.
 import assert from 'node:assert/strict';
 import { existsSync, promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { collectMicrovmCache, touchImage, touchSnapshot } from '../../src/backends/microvm/cache-collector.js';
+import { testTempDir } from '../helpers/test-run.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 
 test('old unused entries and abandoned builds go; recent, touched and paused-guest entries stay', async () => {
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'hearth-test-cache-'));
+  const root = testTempDir('cache-');
   try {
     const microvmDir = path.join(root, 'microvm');
     const sandboxesDir = path.join(root, 'sandboxes');

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { expandHeaders, MissingSecretError, rulesForHost } from '../../src/network/header-rules.js';
 import { SecretSealer } from '../../src/secrets/secret-sealer.js';
+import { testTempDir } from '../helpers/test-run.js';
 
 test('sealed secrets open only with the same key and name; the key file is created 0600', async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'hearth-sealer-'));
+  const dir = testTempDir('sealer-');
   try {
     const keyFile = path.join(dir, 'keys', 'secrets.key');
     const sealer = await SecretSealer.open(keyFile);

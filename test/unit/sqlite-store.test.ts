@@ -1,13 +1,13 @@
 // The SQLite store passes the Store contract, and its file survives reopening.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { runStoreContract } from '../contract/store-contract.js';
+import { testTempDir } from '../helpers/test-run.js';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'hearth-store-'));
+const dir = testTempDir('store-');
 let counter = 0;
 after(() => rmSync(dir, { recursive: true, force: true }));
 

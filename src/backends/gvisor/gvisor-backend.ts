@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { BackendMisconfiguredError, ConflictError, InternalError } from '../../errors/hearth-error.js';
 import type { Backend, BackendCapabilities, ResourceUsage, SandboxRuntime, SandboxSnapshot, SandboxSpec, StartedSandbox, SupervisorEndpoint } from '../backend.js';
-import { cgroupPids, readUsage, removeSandboxCgroups, setFrozen } from '../namespaces/cgroup-v1.js';
+import { cgroupPids, readUsage, removeFromAllHierarchies, removeSandboxCgroups, setFrozen } from '../namespaces/cgroup-v1.js';
 import { isSameProcess } from '../namespaces/process-identity.js';
 import { SANDBOX_UID_BASE, identityNetwork, writeSandboxIdentityFiles } from '../namespaces/sandbox-identity.js';
 import { writeToolIndex } from '../namespaces/tool-files.js';
@@ -196,7 +196,7 @@ export class GvisorBackend implements Backend {
       await runsc(this.runscOptions, [`--root=${this.options.stateDir}`, 'delete', '--force', sandboxId], RUNSC_TIMEOUT_MS).catch(() => undefined);
     }
     await removeSandboxCgroups(parent, sandboxId, 5000);
-    await fs.rmdir(path.join('/sys/fs/cgroup/cpuset', parent, sandboxId)).catch(() => undefined);
+    await removeFromAllHierarchies(path.join(parent, sandboxId));
     const unmounted = await unmountRootOverlay(path.join(dir, 'root'));
     if (!unmounted) throw new InternalError(`cannot unmount the root of gVisor sandbox ${sandboxId}; its files stay in ${dir}`);
     // the namespace may already be gone (a slot the network manager removed): nothing to give back then

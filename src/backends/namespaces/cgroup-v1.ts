@@ -100,6 +100,20 @@ export async function removeSandboxCgroups(parent: string, sandboxId: string, ti
   }
 }
 
+/**
+ * Removes `relativePath` from every cgroup v1 hierarchy that has it, not just the ones Hearth writes to: runsc
+ * also creates the sandbox in blkio, cpuset, devices and the named systemd hierarchy, and a sandbox killed
+ * before `runsc delete` finished leaves those behind. Only empty directories go (rmdir); the unified v2 mount
+ * is left alone.
+ */
+export async function removeFromAllHierarchies(relativePath: string): Promise<void> {
+  const hierarchies = await fs.readdir(CGROUP_ROOT).catch(() => [] as string[]);
+  for (const hierarchy of hierarchies) {
+    if (hierarchy === 'unified') continue;
+    await fs.rmdir(path.join(CGROUP_ROOT, hierarchy, relativePath)).catch(() => undefined);
+  }
+}
+
 export async function readUsage(parent: string, sandboxId: string): Promise<{ memoryBytes: number; pids: number; cpuUsageNs: number }> {
   const read = async (controller: string, file: string): Promise<number> => {
     try {

@@ -6,7 +6,7 @@ import { AlreadyExistsError, FileNotFoundError, InvalidArgumentError, ProtocolEr
 import { Fields } from '../../supervisor/frame-codec.js';
 import { FieldTag, FrameType, FsEventKind } from '../../supervisor/protocol.js';
 import type { WatchEvent } from '../../supervisor/supervisor-client.js';
-import { aborted, startKeepalive, type RpcCall, type RpcMethod } from './connect-protocol.js';
+import { aborted, startKeepalive, type RpcMethod } from './connect-protocol.js';
 import { entryInfoJson } from './entry-info.js';
 import { field, optionalBool, optionalUint, requiredString, type JsonObject } from './proto-json.js';
 
