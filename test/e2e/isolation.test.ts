@@ -103,9 +103,9 @@ test('per-create limits: CPU and memory asked for at create are enforced and sho
     const info = await sbx.getInfo();
     assert.equal(info.cpuCount, 1);
     assert.equal(info.memoryMB, 256);
-    const cgroups = `/sys/fs/cgroup/%s/hearth-test/${path.basename(server.dataDir)}/${sbx.sandboxId}`;
-    assert.equal(readFileSync(`${cgroups.replace('%s', 'memory')}/memory.limit_in_bytes`, 'utf8').trim(), String(256 * 1024 * 1024));
-    assert.equal(readFileSync(`${cgroups.replace('%s', 'cpu')}/cpu.cfs_quota_us`, 'utf8').trim(), '100000');
+    const setting = (controller: string, file: string): string => readFileSync(path.join(sandboxCgroupDir(controller, server.dataDir, sbx.sandboxId), file), 'utf8').trim();
+    assert.equal(setting('memory', 'memory.limit_in_bytes'), String(256 * 1024 * 1024));
+    assert.equal(setting('cpu', 'cpu.cfs_quota_us'), '100000');
     assert.equal((await sbx.commands.run('python3 -c "b = bytearray(100 * 1024 * 1024); print(len(b) > 0)"')).stdout, 'True\n');
     const hog = await sbx.commands.run('python3 -c "b = bytearray(400 * 1024 * 1024); print(len(b))"').then((r) => r.exitCode, (error: { exitCode?: number }) => error.exitCode);
     assert.notEqual(hog, 0, 'a 400 MiB allocation fails inside a 256 MiB sandbox');
